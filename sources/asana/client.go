@@ -1,0 +1,366 @@
+package asana
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-cleanhttp"
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// Options tune a Client beyond its Config. The zero value is right for
+// production; tests and benchmarks scale time with Window.
+type Options struct {
+	// Transport sends the requests; default a pooled http.Transport.
+	Transport http.RoundTripper
+	// Window is the length of Asana's rate-limit window, one minute unless
+	// time is scaled against a simulator.
+	Window time.Duration
+	// Limiter, if set, is used instead of the process-wide limiter of the
+	// token.
+	Limiter *Limiter
+	// Logger receives one line per retry and per restarted listing.
+	Logger *slog.Logger
+	// MaxRetries bounds the retries of one request (default 10).
+	MaxRetries int
+	// RetryWaitMin and RetryWaitMax bound the jittered exponential backoff
+	// after 5xx responses and network errors (default 1s and 30s). After a
+	// 429 the wait is Retry-After, kept by the limiter for every request.
+	RetryWaitMin, RetryWaitMax time.Duration
+	// Timeout bounds one attempt, body included (default 60s).
+	Timeout time.Duration
+	// UserAgent is sent with every request.
+	UserAgent string
+}
+
+// Client reads the Asana REST API. It is safe for concurrent use.
+type Client struct {
+	api     string // base URL of the API, ".../api/1.0"
+	hc      *retryablehttp.Client
+	lim     *Limiter
+	log     *slog.Logger
+	ua      string
+	retries int
+}
+
+// New returns a client for cfg, which must be valid.
+func New(cfg *Config, opts Options) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	base := strings.TrimRight(cfg.BaseURL, "/")
+	u, _ := url.Parse(base) // Validate parsed it
+	if opts.Transport == nil {
+		t := cleanhttp.DefaultPooledTransport()
+		t.MaxIdleConnsPerHost = MaxNumWorkers
+		opts.Transport = t
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	setDefault(&opts.MaxRetries, 10)
+	setDefault(&opts.RetryWaitMin, time.Second)
+	setDefault(&opts.RetryWaitMax, 30*time.Second)
+	setDefault(&opts.Timeout, 60*time.Second)
+	setDefault(&opts.UserAgent, "asana-beam")
+
+	lim := opts.Limiter
+	if lim == nil {
+		var err error
+		lim, err = sharedLimiter(cfg, opts.Window)
+		if err != nil {
+			return nil, err
+		}
+	}
+	var auth tokenSource = staticToken(cfg.Credentials.PersonalAccessToken)
+	if cfg.Credentials.OAuth() {
+		auth = newOAuthToken(base, cfg.Credentials, &http.Client{Transport: opts.Transport, Timeout: opts.Timeout})
+	}
+	c := &Client{api: base + "/api/1.0", lim: lim, log: opts.Logger, ua: opts.UserAgent, retries: opts.MaxRetries}
+	c.hc = &retryablehttp.Client{
+		HTTPClient: &http.Client{
+			Transport: &transport{base: opts.Transport, origin: u.Scheme + "://" + u.Host, auth: auth, lim: lim},
+			Timeout:   opts.Timeout,
+		},
+		RetryWaitMin: opts.RetryWaitMin,
+		RetryWaitMax: opts.RetryWaitMax,
+		RetryMax:     opts.MaxRetries,
+		CheckRetry:   c.checkRetry,
+		Backoff:      backoff,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+	}
+	return c, nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+var limiters sync.Map // key → *Limiter
+
+// sharedLimiter returns the process-wide limiter of cfg's token, so that
+// every client of one token in this process (every DoFn instance of a Beam
+// worker) shares one budget.
+func sharedLimiter(cfg *Config, window time.Duration) (*Limiter, error) {
+	h := sha256.New()
+	cr := cfg.Credentials
+	for _, s := range []Secret{cr.PersonalAccessToken, cr.ClientID, cr.RefreshToken} {
+		h.Write([]byte(s.Reveal()))
+		h.Write([]byte{0})
+	}
+	key := fmt.Sprintf("%s %s %d %d %s", cfg.BaseURL, hex.EncodeToString(h.Sum(nil)), cfg.RequestsPerMinute, cfg.NumWorkers, window)
+	if l, ok := limiters.Load(key); ok {
+		return l.(*Limiter), nil
+	}
+	l, err := NewLimiter(cfg.RequestsPerMinute, cfg.NumWorkers, window)
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := limiters.LoadOrStore(key, l)
+	return actual.(*Limiter), nil
+}
+
+// Limiter returns the limiter this client's requests go through.
+func (c *Client) Limiter() *Limiter { return c.lim }
+
+// transport puts every request to Asana's origin under the limiter and
+// gives it the bearer token; requests to any other host (a redirect, an
+// attachment's download_url) get neither.
+type transport struct {
+	base   http.RoundTripper
+	origin string
+	auth   tokenSource
+	lim    *Limiter
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme+"://"+req.URL.Host != t.origin {
+		r := req.Clone(req.Context())
+		r.Header.Del("Authorization")
+		return t.base.RoundTrip(r)
+	}
+	for try := 0; ; try++ {
+		release, err := t.lim.Acquire(req.Context())
+		if err != nil {
+			return nil, err
+		}
+		tok, err := t.auth.Token(req.Context())
+		if err != nil {
+			release()
+			return nil, err
+		}
+		r := req.Clone(req.Context())
+		r.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := t.base.RoundTrip(r)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		if resp.StatusCode == http.StatusTooManyRequests {
+			t.lim.Throttled(retryAfter(resp.Header))
+		}
+		if resp.StatusCode == http.StatusUnauthorized && try == 0 && t.auth.Expire(tok) {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+			resp.Body.Close()
+			release()
+			continue // once more with a fresh access token
+		}
+		resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
+		return resp, nil
+	}
+}
+
+// releasingBody gives the limiter slot back when the body is closed.
+type releasingBody struct {
+	io.ReadCloser
+	release func()
+}
+
+func (b *releasingBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.release()
+	return err
+}
+
+// retryAfter reads a Retry-After header: seconds, or an HTTP date. Without
+// one a 429 waits a second.
+func retryAfter(h http.Header) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+		return time.Duration(s * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(0, time.Until(t))
+	}
+	return time.Second
+}
+
+// backoff is the wait before a retry. After a 429 the limiter already holds
+// every request of the token for Retry-After, so there is nothing to add;
+// otherwise it is exponential with full jitter.
+func backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+		return 0
+	}
+	d := hi
+	if attempt < 30 && lo<<attempt < hi {
+		d = lo << attempt
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+type requestKey struct{}
+
+// checkRetry decides whether to retry an attempt, and logs why it does.
+func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	var ae *Error
+	if errors.As(err, &ae) && ae.Kind == KindConfig {
+		return false, err
+	}
+	retry, rerr := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	if retry {
+		var reason string
+		switch {
+		case err != nil:
+			reason = err.Error()
+		case resp.StatusCode == http.StatusTooManyRequests:
+			reason = "429 rate limited, Retry-After " + resp.Header.Get("Retry-After") + "s"
+		default:
+			reason = resp.Status
+		}
+		c.log.LogAttrs(ctx, slog.LevelWarn, "retrying Asana request",
+			slog.String("request", fmt.Sprint(ctx.Value(requestKey{}))), slog.String("reason", reason))
+	}
+	return retry, rerr
+}
+
+// errBadJSON marks a 2xx body that is not JSON: a response cut short.
+var errBadJSON = errors.New("response body is not valid JSON (truncated)")
+
+// get sends GET path?q and returns the body of a 2xx response.
+func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, error) {
+	desc := describe(path, q)
+	ctx = context.WithValue(ctx, requestKey{}, desc)
+	u := c.api + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, &Error{Kind: KindConfig, Request: desc, Message: "cannot build the request", Err: err}
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.ua)
+	var body []byte
+	// Reading the body inside the retry loop makes a connection dropped
+	// mid-body, or a truncated body, one more retryable failure.
+	req.SetResponseHandler(func(resp *http.Response) error {
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return fmt.Errorf("reading the response body: %w", err)
+		}
+		if resp.StatusCode/100 == 2 && !json.Valid(b) {
+			return errBadJSON
+		}
+		body = b
+		return nil
+	})
+	resp, err := c.hc.Do(req)
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return nil, fmt.Errorf("%s: %w", desc, ctxErr)
+	}
+	var ae *Error
+	if errors.As(err, &ae) {
+		return nil, ae
+	}
+	if resp != nil && resp.StatusCode/100 != 2 {
+		if body == nil {
+			body, _ = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+		}
+		e := classify(resp.StatusCode, desc, body)
+		if e.Kind == KindTransient {
+			e.Message = fmt.Sprintf("gave up after %d attempts: %s", c.retries+1, e.Message)
+		}
+		return nil, e
+	}
+	if err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return nil, &Error{Kind: KindTransient, Request: desc, Message: fmt.Sprintf("gave up after %d attempts", c.retries+1), Err: unwrapURL(err)}
+	}
+	return body, nil
+}
+
+// unwrapURL drops the *url.Error wrapper, whose text repeats the whole URL.
+func unwrapURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// describe names a request in errors and logs: the path and the query
+// parameters that select data, without opt_fields, limit and offset.
+func describe(path string, q url.Values) string {
+	var keys []string
+	for k := range q {
+		switch k {
+		case "opt_fields", "limit", "offset", "sync":
+		default:
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("GET ")
+	b.WriteString(path)
+	for i, k := range keys {
+		if i == 0 {
+			b.WriteByte('?')
+		} else {
+			b.WriteByte('&')
+		}
+		b.WriteString(k + "=" + q.Get(k))
+	}
+	return b.String()
+}
+
+// Get fetches one object and decodes the "data" member of the response
+// into out.
+func (c *Client) Get(ctx context.Context, path string, q url.Values, out any) error {
+	body, err := c.get(ctx, path, q)
+	if err != nil {
+		return err
+	}
+	env := struct {
+		Data any `json:"data"`
+	}{Data: out}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return fmt.Errorf("%s: decoding the response: %w", describe(path, q), err)
+	}
+	return nil
+}

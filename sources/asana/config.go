@@ -1,0 +1,259 @@
+package asana
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Credential kinds, as Airbyte's setup form names them in option_title.
+const (
+	OAuthCredentials = "OAuth Credentials"
+	PATCredentials   = "PAT Credentials"
+)
+
+// Defaults of the optional fields.
+const (
+	DefaultBaseURL           = "https://app.asana.com"
+	DefaultNumWorkers        = 10
+	MaxNumWorkers            = 50 // Asana allows 50 GETs in flight per token
+	DefaultRequestsPerMinute = 1500
+)
+
+// Config is the connector's configuration: Airbyte source-asana's fields
+// (credentials, organization_export_ids, num_workers) and asana-beam's own.
+// The struct tags carry the titles, descriptions, order and examples from
+// which the Airbyte spec and the README's table are generated.
+type Config struct {
+	Credentials Credentials `json:"credentials" title:"Authentication mechanism" description:"Choose how to authenticate to Asana." order:"0"`
+
+	OrganizationExportIDs []string `json:"organization_export_ids,omitempty" title:"Organization Export IDs" description:"Globally unique identifiers for the organization exports to read (the organization_exports stream). Asana has no list of exports, so they must be named here." order:"1" examples:"1204567890123456"`
+
+	NumWorkers int `json:"num_workers" title:"Number of concurrent workers" description:"Requests in flight at once for this token, 1 to 50 (Asana answers more than 50 concurrent GETs with 429)." order:"2" default:"10" minimum:"1" maximum:"50" examples:"10"`
+
+	RequestsPerMinute int `json:"requests_per_minute" title:"Requests per minute" description:"The token's rate limit: 1500 on paid Asana plans, 150 on the free plan. Lower it to leave room for other clients of the same token." order:"3" default:"1500" minimum:"1" examples:"1500,150"`
+
+	BaseURL string `json:"base_url" title:"Base URL" description:"Asana's address; the API is under /api/1.0 and OAuth tokens come from /-/oauth_token. Change it only for a proxy or a simulator." order:"4" default:"https://app.asana.com" examples:"https://app.asana.com"`
+
+	Workspaces []string `json:"workspaces,omitempty" title:"Workspaces" description:"Read only these workspace gids; empty reads every workspace the token can see." order:"5" examples:"1204567890123456"`
+
+	Projects []string `json:"projects,omitempty" title:"Projects" description:"Read only these project gids (and what hangs below them); empty reads every project." order:"6" examples:"1204567890123457"`
+
+	IncludeArchivedProjects *bool `json:"include_archived_projects,omitempty" title:"Include archived projects" description:"Read archived projects and their tasks, stories and attachments too." order:"7" default:"true"`
+}
+
+// Credentials holds one of the two ways to authenticate, told apart by
+// OptionTitle.
+type Credentials struct {
+	OptionTitle         string `json:"option_title"`
+	PersonalAccessToken Secret `json:"personal_access_token,omitempty"`
+	ClientID            Secret `json:"client_id,omitempty"`
+	ClientSecret        Secret `json:"client_secret,omitempty"`
+	RefreshToken        Secret `json:"refresh_token,omitempty"`
+}
+
+// OAuth reports whether the credentials are an OAuth refresh token.
+func (c Credentials) OAuth() bool { return c.OptionTitle == OAuthCredentials }
+
+// ConfigError lists every problem of a configuration, each naming its field.
+type ConfigError struct {
+	Problems []Problem
+}
+
+// Problem is one invalid field.
+type Problem struct {
+	Field   string // dotted path, e.g. "credentials.personal_access_token"
+	Message string
+}
+
+func (e *ConfigError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.Field + ": " + p.Message
+	}
+	return "invalid config: " + strings.Join(parts, "; ")
+}
+
+func (e *ConfigError) add(field, format string, args ...any) {
+	e.Problems = append(e.Problems, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// ParseConfig decodes a configuration file, fills in the defaults and
+// validates it. Unknown fields are allowed, as Airbyte's spec allows them;
+// a legacy top-level access_token is read as a personal access token.
+func ParseConfig(data []byte) (*Config, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &ConfigError{Problems: []Problem{{Field: "config", Message: "the file is empty; it must be a JSON object"}}}
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, &ConfigError{Problems: []Problem{{Field: "config", Message: "not a JSON object: " + jsonProblem(err)}}}
+	}
+	var c Config
+	ce := &ConfigError{}
+	// Decode field by field so that one wrong type does not hide the others.
+	for _, f := range configFields {
+		raw, ok := top[f.name]
+		if !ok || string(raw) == "null" {
+			continue
+		}
+		if err := json.Unmarshal(raw, f.ptr(&c)); err != nil {
+			ce.add(f.name, "%s", typeProblem(err, f.want))
+		}
+	}
+	if _, ok := top["credentials"]; !ok {
+		if raw, ok := top["access_token"]; ok {
+			var tok string
+			if json.Unmarshal(raw, &tok) == nil {
+				c.Credentials = Credentials{OptionTitle: PATCredentials, PersonalAccessToken: Secret(tok)}
+			}
+		}
+	}
+	c.SetDefaults()
+	if err := c.Validate(); err != nil {
+		var more *ConfigError
+		if errors.As(err, &more) {
+			ce.Problems = append(ce.Problems, more.Problems...)
+		}
+	}
+	if len(ce.Problems) > 0 {
+		return nil, ce
+	}
+	return &c, nil
+}
+
+type configField struct {
+	name string
+	want string
+	ptr  func(*Config) any
+}
+
+var configFields = []configField{
+	{"credentials", "an object", func(c *Config) any { return &c.Credentials }},
+	{"organization_export_ids", "an array of strings", func(c *Config) any { return &c.OrganizationExportIDs }},
+	{"num_workers", "an integer", func(c *Config) any { return &c.NumWorkers }},
+	{"requests_per_minute", "an integer", func(c *Config) any { return &c.RequestsPerMinute }},
+	{"base_url", "a string", func(c *Config) any { return &c.BaseURL }},
+	{"workspaces", "an array of strings", func(c *Config) any { return &c.Workspaces }},
+	{"projects", "an array of strings", func(c *Config) any { return &c.Projects }},
+	{"include_archived_projects", "a boolean", func(c *Config) any { return &c.IncludeArchivedProjects }},
+}
+
+func typeProblem(err error, want string) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		where := ""
+		if te.Field != "" {
+			where = " (at " + te.Field + ")"
+		}
+		return fmt.Sprintf("must be %s%s, got %s", want, where, te.Value)
+	}
+	return "must be " + want + ": " + jsonProblem(err)
+}
+
+// jsonProblem describes a JSON syntax error without quoting the input,
+// which may hold a secret.
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("found %s", te.Value)
+	}
+	return "invalid JSON"
+}
+
+// SetDefaults fills in the optional fields left empty.
+func (c *Config) SetDefaults() {
+	if c.NumWorkers == 0 {
+		c.NumWorkers = DefaultNumWorkers
+	}
+	if c.RequestsPerMinute == 0 {
+		c.RequestsPerMinute = DefaultRequestsPerMinute
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = DefaultBaseURL
+	}
+	if c.IncludeArchivedProjects == nil {
+		t := true
+		c.IncludeArchivedProjects = &t
+	}
+	if c.Credentials.OptionTitle == "" {
+		switch {
+		case c.Credentials.PersonalAccessToken != "":
+			c.Credentials.OptionTitle = PATCredentials
+		case c.Credentials.RefreshToken != "":
+			c.Credentials.OptionTitle = OAuthCredentials
+		}
+	}
+}
+
+var gidPattern = regexp.MustCompile(`^[0-9]{1,32}$`)
+
+// Validate reports every problem of the configuration at once, each naming
+// its field. Call SetDefaults first.
+func (c *Config) Validate() error {
+	ce := &ConfigError{}
+	cr := c.Credentials
+	switch cr.OptionTitle {
+	case PATCredentials:
+		if strings.TrimSpace(cr.PersonalAccessToken.Reveal()) == "" {
+			ce.add("credentials.personal_access_token", "required for %q", PATCredentials)
+		}
+	case OAuthCredentials:
+		for _, f := range []struct {
+			name string
+			v    Secret
+		}{{"client_id", cr.ClientID}, {"client_secret", cr.ClientSecret}, {"refresh_token", cr.RefreshToken}} {
+			if strings.TrimSpace(f.v.Reveal()) == "" {
+				ce.add("credentials."+f.name, "required for %q", OAuthCredentials)
+			}
+		}
+	case "":
+		ce.add("credentials", "required: give personal_access_token, or client_id, client_secret and refresh_token")
+	default:
+		ce.add("credentials.option_title", "must be %q or %q, got %q", PATCredentials, OAuthCredentials, cr.OptionTitle)
+	}
+	if c.NumWorkers < 1 || c.NumWorkers > MaxNumWorkers {
+		ce.add("num_workers", "must be between 1 and %d, got %d", MaxNumWorkers, c.NumWorkers)
+	}
+	if c.RequestsPerMinute < 1 {
+		ce.add("requests_per_minute", "must be at least 1, got %d", c.RequestsPerMinute)
+	}
+	switch u, err := url.Parse(c.BaseURL); {
+	case err == nil && u.User != nil:
+		ce.add("base_url", "must not carry credentials")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		ce.add("base_url", "must be an http or https URL such as %s, got %q", DefaultBaseURL, c.BaseURL)
+	case u.RawQuery != "" || u.Fragment != "":
+		ce.add("base_url", "must not carry a query or a fragment")
+	}
+	checkGIDs(ce, "organization_export_ids", c.OrganizationExportIDs)
+	checkGIDs(ce, "workspaces", c.Workspaces)
+	checkGIDs(ce, "projects", c.Projects)
+	if len(ce.Problems) > 0 {
+		sort.SliceStable(ce.Problems, func(i, j int) bool { return ce.Problems[i].Field < ce.Problems[j].Field })
+		return ce
+	}
+	return nil
+}
+
+func checkGIDs(ce *ConfigError, field string, gids []string) {
+	seen := map[string]bool{}
+	for i, g := range gids {
+		switch {
+		case !gidPattern.MatchString(g):
+			ce.add(fmt.Sprintf("%s[%d]", field, i), "must be an Asana gid (digits), got %q", g)
+		case seen[g]:
+			ce.add(fmt.Sprintf("%s[%d]", field, i), "duplicate gid %s", g)
+		}
+		seen[g] = true
+	}
+}
