@@ -24,7 +24,7 @@ type tokenSource interface {
 type staticToken Secret
 
 func (t staticToken) Token(context.Context) (string, error) { return Secret(t).Reveal(), nil }
-func (t staticToken) Expire(string) bool                     { return false }
+func (t staticToken) Expire(string) bool                    { return false }
 
 // oauthToken refreshes an OAuth 2.0 access token through golang.org/x/oauth2
 // with the refresh-token grant: before it expires, and once more when Asana

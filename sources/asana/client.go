@@ -301,7 +301,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, er
 		}
 		e := classify(resp.StatusCode, desc, body)
 		if e.Kind == KindTransient {
-			e.Message = fmt.Sprintf("gave up after %d attempts: %s", c.retries+1, e.Message)
+			e.Attempts = c.retries + 1
 		}
 		return nil, e
 	}
@@ -309,7 +309,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, er
 		if resp != nil {
 			resp.Body.Close()
 		}
-		return nil, &Error{Kind: KindTransient, Request: desc, Message: fmt.Sprintf("gave up after %d attempts", c.retries+1), Err: unwrapURL(err)}
+		return nil, &Error{Kind: KindTransient, Request: desc, Attempts: c.retries + 1, Err: unwrapURL(err)}
 	}
 	return body, nil
 }

@@ -79,6 +79,26 @@ func (e *ConfigError) Error() string {
 	return "invalid config: " + strings.Join(parts, "; ")
 }
 
+// has reports whether field, a field inside it or around it has a
+// problem already.
+func (e *ConfigError) has(field string) bool {
+	for _, p := range e.Problems {
+		if within(field, p.Field) || within(p.Field, field) {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether field is inner or the same as outer.
+func within(field, outer string) bool {
+	return field == outer || strings.HasPrefix(field, outer+".") || strings.HasPrefix(field, outer+"[")
+}
+
+func (e *ConfigError) sort() {
+	sort.SliceStable(e.Problems, func(i, j int) bool { return e.Problems[i].Field < e.Problems[j].Field })
+}
+
 func (e *ConfigError) add(field, format string, args ...any) {
 	e.Problems = append(e.Problems, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
 }
@@ -103,7 +123,8 @@ func ParseConfig(data []byte) (*Config, error) {
 			continue
 		}
 		if err := json.Unmarshal(raw, f.ptr(&c)); err != nil {
-			ce.add(f.name, "%s", typeProblem(err, f.want))
+			field, msg := typeProblem(err, f.name, f.want)
+			ce.add(field, "%s", msg)
 		}
 	}
 	if _, ok := top["credentials"]; !ok {
@@ -118,10 +139,16 @@ func ParseConfig(data []byte) (*Config, error) {
 	if err := c.Validate(); err != nil {
 		var more *ConfigError
 		if errors.As(err, &more) {
-			ce.Problems = append(ce.Problems, more.Problems...)
+			// A field of the wrong type is reported once, as such.
+			for _, p := range more.Problems {
+				if !ce.has(p.Field) {
+					ce.Problems = append(ce.Problems, p)
+				}
+			}
 		}
 	}
 	if len(ce.Problems) > 0 {
+		ce.sort()
 		return nil, ce
 	}
 	return &c, nil
@@ -144,16 +171,17 @@ var configFields = []configField{
 	{"include_archived_projects", "a boolean", func(c *Config) any { return &c.IncludeArchivedProjects }},
 }
 
-func typeProblem(err error, want string) string {
+// typeProblem names the field of a decoding error and what it should be.
+func typeProblem(err error, field, want string) (string, string) {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		where := ""
 		if te.Field != "" {
-			where = " (at " + te.Field + ")"
+			field += "." + te.Field
+			want = "a " + te.Type.Kind().String()
 		}
-		return fmt.Sprintf("must be %s%s, got %s", want, where, te.Value)
+		return field, fmt.Sprintf("must be %s, got %s", want, te.Value)
 	}
-	return "must be " + want + ": " + jsonProblem(err)
+	return field, "must be " + want + ": " + jsonProblem(err)
 }
 
 // jsonProblem describes a JSON syntax error without quoting the input,
@@ -239,7 +267,7 @@ func (c *Config) Validate() error {
 	checkGIDs(ce, "workspaces", c.Workspaces)
 	checkGIDs(ce, "projects", c.Projects)
 	if len(ce.Problems) > 0 {
-		sort.SliceStable(ce.Problems, func(i, j int) bool { return ce.Problems[i].Field < ce.Problems[j].Field })
+		ce.sort()
 		return ce
 	}
 	return nil

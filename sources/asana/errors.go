@@ -49,13 +49,14 @@ func (k Kind) String() string {
 // Kind. It never holds a token: Request is the method and path with the
 // query parameters that select data, not the headers.
 type Error struct {
-	Kind    Kind
-	Status  int    // HTTP status, 0 when no response arrived
-	Request string // for example "GET /tasks?project=1204"
-	Message string // Asana's errors[0].message, or what went wrong
-	Help    string // Asana's errors[0].help, if any
-	Sync    string // fresh sync token of a 412 from /events
-	Err     error  // underlying cause, for transport failures
+	Kind     Kind
+	Status   int    // HTTP status, 0 when no response arrived
+	Request  string // for example "GET /tasks?project=1204"
+	Message  string // Asana's errors[0].message, or what went wrong
+	Help     string // Asana's errors[0].help, if any
+	Sync     string // fresh sync token of a 412 from /events
+	Attempts int    // attempts made when retries ran out, else 0
+	Err      error  // underlying cause, for transport failures
 }
 
 func (e *Error) Error() string {
@@ -71,6 +72,9 @@ func (e *Error) Error() string {
 	if e.Err != nil && e.Message == "" {
 		b.WriteString(": ")
 		b.WriteString(e.Err.Error())
+	}
+	if e.Attempts > 0 {
+		fmt.Fprintf(&b, " (gave up after %d attempts)", e.Attempts)
 	}
 	return b.String()
 }
