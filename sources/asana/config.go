@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -49,12 +50,13 @@ type Config struct {
 
 // Credentials holds one of the two ways to authenticate, told apart by
 // OptionTitle.
+// The variant tag says which credential kind a field belongs to.
 type Credentials struct {
-	OptionTitle         string `json:"option_title"`
-	PersonalAccessToken Secret `json:"personal_access_token,omitempty"`
-	ClientID            Secret `json:"client_id,omitempty"`
-	ClientSecret        Secret `json:"client_secret,omitempty"`
-	RefreshToken        Secret `json:"refresh_token,omitempty"`
+	OptionTitle         string `json:"option_title" title:"Credentials title" description:"Which kind of credentials these are."`
+	ClientID            Secret `json:"client_id,omitempty" variant:"OAuth Credentials" title:"Client ID" description:"The client ID of your Asana developer app."`
+	ClientSecret        Secret `json:"client_secret,omitempty" variant:"OAuth Credentials" title:"Client Secret" description:"The client secret of your Asana developer app."`
+	RefreshToken        Secret `json:"refresh_token,omitempty" variant:"OAuth Credentials" title:"Refresh Token" description:"A refresh token the OAuth flow granted; it does not change when access tokens are refreshed."`
+	PersonalAccessToken Secret `json:"personal_access_token,omitempty" variant:"PAT Credentials" title:"Personal Access Token" description:"Asana Personal Access Token (generate yours <a href=\"https://app.asana.com/0/developer-console\">here</a>)."`
 }
 
 // OAuth reports whether the credentials are an OAuth refresh token.
@@ -284,4 +286,35 @@ func checkGIDs(ce *ConfigError, field string, gids []string) {
 		}
 		seen[g] = true
 	}
+}
+
+// EnvValue encodes the credentials for an environment variable of the
+// workers; see CredentialsFromEnv. It is the one place where the secrets
+// are serialized.
+func (c Credentials) EnvValue() string {
+	b, _ := json.Marshal(map[string]string{
+		"option_title":          c.OptionTitle,
+		"personal_access_token": c.PersonalAccessToken.Reveal(),
+		"client_id":             c.ClientID.Reveal(),
+		"client_secret":         c.ClientSecret.Reveal(),
+		"refresh_token":         c.RefreshToken.Reveal(),
+	})
+	return string(b)
+}
+
+// CredentialsFromEnv reads credentials that EnvValue encoded, or a bare
+// personal access token, from the environment variable name.
+func CredentialsFromEnv(name string) (Credentials, error) {
+	v := strings.TrimSpace(os.Getenv(name))
+	if v == "" {
+		return Credentials{}, fmt.Errorf("no Asana credentials: the environment variable %s is empty", name)
+	}
+	if !strings.HasPrefix(v, "{") {
+		return Credentials{OptionTitle: PATCredentials, PersonalAccessToken: Secret(v)}, nil
+	}
+	var c Credentials
+	if err := json.Unmarshal([]byte(v), &c); err != nil {
+		return Credentials{}, fmt.Errorf("the environment variable %s does not hold Asana credentials: %s", name, jsonProblem(err))
+	}
+	return c, nil
 }

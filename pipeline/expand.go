@@ -1,0 +1,180 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/sdf"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/rtrackers/offsetrange"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/asana-beam/asana-beam/sinks"
+	"github.com/asana-beam/asana-beam/sources/asana"
+)
+
+func init() {
+	register.DoFn6x1[context.Context, *sdf.LockRTracker, Batch, func(sinks.Record), func(asana.Parent), func(sinks.Report), error](&ExpandFn{})
+	register.Emitter1[sinks.Report]()
+}
+
+// ExpandFn lists the children of a batch of parents. It is splittable:
+// its restriction is the range of parents of the batch not yet expanded,
+// so a runner can hand the rest of a large batch to another worker. Within
+// its range it expands num_workers parents at once; every request waits on
+// the token's one rate limiter of the process, blocking instead of
+// returning a ProcessContinuation (which would make the pipeline
+// unbounded, and a Dataflow job a streaming job).
+type ExpandFn struct {
+	// Config is the asana.Config as JSON, credentials redacted.
+	Config []byte `json:"config"`
+	// Streams are the selected streams.
+	Streams []string `json:"streams"`
+	// CredentialsEnv names the environment variable with the credentials.
+	CredentialsEnv string `json:"credentials_env"`
+	// Window is the rate-limit window (scaled time against a simulator).
+	Window time.Duration `json:"window"`
+
+	x       *asana.Expander
+	workers int
+}
+
+// Setup builds the Asana client of this worker.
+func (fn *ExpandFn) Setup() error {
+	var cfg asana.Config
+	if err := json.Unmarshal(fn.Config, &cfg); err != nil {
+		return fmt.Errorf("decoding the config: %w", err)
+	}
+	creds, err := asana.CredentialsFromEnv(fn.CredentialsEnv)
+	if err != nil {
+		return err
+	}
+	cfg.Credentials = creds
+	cfg.SetDefaults()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	client, err := asana.New(&cfg, asana.Options{Window: fn.Window, Logger: log})
+	if err != nil {
+		return err
+	}
+	fn.x, err = asana.NewExpander(client, &cfg, fn.Streams, log)
+	fn.workers = cfg.NumWorkers
+	return err
+}
+
+// CreateInitialRestriction is every parent of the batch.
+func (fn *ExpandFn) CreateInitialRestriction(b Batch) offsetrange.Restriction {
+	return offsetrange.Restriction{Start: 0, End: int64(len(b.Parents))}
+}
+
+// SplitRestriction leaves the batch whole; the runner splits it when it
+// wants more parallelism.
+func (fn *ExpandFn) SplitRestriction(_ Batch, r offsetrange.Restriction) []offsetrange.Restriction {
+	return []offsetrange.Restriction{r}
+}
+
+// RestrictionSize is the number of parents left.
+func (fn *ExpandFn) RestrictionSize(_ Batch, r offsetrange.Restriction) float64 {
+	return r.Size()
+}
+
+// CreateTracker tracks the range.
+func (fn *ExpandFn) CreateTracker(r offsetrange.Restriction) *sdf.LockRTracker {
+	return sdf.NewLockRTracker(offsetrange.NewTracker(r))
+}
+
+// ConfigErrorMarker starts the error of a DoFn that stopped on a
+// configuration error (Asana rejected the credentials or a request), so
+// that the command can tell it from a failure of the runner in the job's
+// error text.
+const ConfigErrorMarker = "asana-beam config error:"
+
+var (
+	recordsRead = beam.NewCounter("asana-beam", "records-read")
+	skippedRes  = beam.NewCounter("asana-beam", "resources-skipped")
+	lostRes     = beam.NewCounter("asana-beam", "listings-lost")
+)
+
+// found is what one expansion hands back to ProcessElement, which alone
+// may call the emitters.
+type found struct {
+	rec    *sinks.Record
+	parent *asana.Parent
+	report *sinks.Report
+}
+
+// chanEmitter passes what an expansion finds to ProcessElement.
+type chanEmitter chan<- found
+
+func (c chanEmitter) Record(stream, key string, data []byte) {
+	c <- found{rec: &sinks.Record{Stream: stream, Key: key, Data: data}}
+}
+func (c chanEmitter) Parent(p asana.Parent) { c <- found{parent: &p} }
+func (c chanEmitter) Skipped(s asana.Skip) {
+	c <- found{report: &sinks.Report{Stream: s.Stream, Message: "skipped " + s.String()}}
+}
+func (c chanEmitter) Lost(s asana.Skip) {
+	c <- found{report: &sinks.Report{Stream: s.Stream, Lost: true, Message: "lost " + s.String()}}
+}
+
+// ProcessElement expands the parents of its range, num_workers at a time.
+func (fn *ExpandFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracker, b Batch,
+	emitRecord func(sinks.Record), emitParent func(asana.Parent), emitReport func(sinks.Report)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan found, 256)
+	jobs := make(chan asana.Parent)
+	var wg sync.WaitGroup
+	var errOnce sync.Once
+	var firstErr error
+	for range fn.workers {
+		wg.Go(func() {
+			for p := range jobs {
+				if err := fn.x.Expand(ctx, p, chanEmitter(results)); err != nil {
+					if !errors.Is(err, context.Canceled) {
+						err = fmt.Errorf("%s %w", ConfigErrorMarker, err)
+					}
+					errOnce.Do(func() { firstErr = err; cancel() })
+				}
+			}
+		})
+	}
+	go func() {
+		defer close(results)
+		defer wg.Wait()
+		defer close(jobs)
+		r := rt.GetRestriction().(offsetrange.Restriction)
+		for i := r.Start; rt.TryClaim(i); i++ {
+			select {
+			case jobs <- b.Parents[i]:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for f := range results {
+		switch {
+		case f.rec != nil:
+			recordsRead.Inc(ctx, 1)
+			emitRecord(*f.rec)
+		case f.parent != nil:
+			emitParent(*f.parent)
+		case f.report != nil:
+			if f.report.Lost {
+				lostRes.Inc(ctx, 1)
+			} else {
+				skippedRes.Inc(ctx, 1)
+			}
+			emitReport(*f.report)
+		}
+	}
+	if firstErr == nil {
+		firstErr = ctx.Err() // claimed parents were left unexpanded
+	}
+	return firstErr
+}

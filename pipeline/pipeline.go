@@ -1,0 +1,165 @@
+// Package pipeline builds asana-beam's one Beam pipeline: it expands the
+// Asana account level by level (workspaces, then their users, projects,
+// teams and portfolios, then tasks, then subtasks at every depth, then
+// stories and attachments) with splittable DoFns under the token's rate
+// limiter, deduplicates what can be found twice, and hands the records to
+// whichever sink the command chose.
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/asana-beam/asana-beam/sinks"
+	"github.com/asana-beam/asana-beam/sources/asana"
+	"github.com/asana-beam/asana-beam/transforms"
+)
+
+// CredentialsEnv is the environment variable the workers read the Asana
+// credentials from. Credentials never travel in the pipeline: DoFn fields
+// and pipeline options are stored in the job graph and shown by runners.
+const CredentialsEnv = "ASANA_BEAM_CREDENTIALS"
+
+// Options configure the pipeline.
+type Options struct {
+	// Config is the connector configuration. Its credentials are not used
+	// (they marshal as "[redacted]"): workers read them from CredentialsEnv.
+	Config *asana.Config
+	// Streams are the streams to read.
+	Streams []string
+	// Window is the length of Asana's rate-limit window: a minute, unless
+	// time is scaled against the simulator.
+	Window time.Duration
+	// Shards is the number of batches each level's parents are grouped
+	// into; the runner may split batches further. Default 16.
+	Shards int
+}
+
+// Output is what the pipeline produces.
+type Output struct {
+	Records beam.PCollection // sinks.Record: each stream's records exactly once
+	Reports beam.PCollection // sinks.Report: what was skipped or lost
+}
+
+func init() {
+	register.DoFn2x0[asana.Parent, func(int, asana.Parent)](&shardFn{})
+	register.Emitter2[int, asana.Parent]()
+	register.DoFn3x0[int, func(*asana.Parent) bool, func(Batch)](&batchFn{})
+	register.Emitter1[Batch]()
+	register.DoFn2x0[asana.Parent, func(asana.Parent)](&kindFn{})
+	register.Emitter1[asana.Parent]()
+	register.DoFn3x0[sinks.Record, func(sinks.Record), func(string, sinks.Record)](&repeatsFn{})
+	register.Emitter1[sinks.Record]()
+	register.Emitter2[string, sinks.Record]()
+}
+
+// Build adds the pipeline to s.
+func Build(s beam.Scope, o Options) (Output, error) {
+	if o.Config == nil {
+		return Output{}, fmt.Errorf("pipeline: no config")
+	}
+	if o.Shards <= 0 {
+		o.Shards = 16
+	}
+	cfg, err := json.Marshal(o.Config)
+	if err != nil {
+		return Output{}, fmt.Errorf("pipeline: encoding the config: %w", err)
+	}
+	x, err := asana.NewExpander(nil, o.Config, o.Streams, nil)
+	if err != nil {
+		return Output{}, fmt.Errorf("pipeline: %w", err)
+	}
+	fn := &ExpandFn{Config: cfg, Streams: o.Streams, CredentialsEnv: CredentialsEnv, Window: o.Window}
+	var recs, reports []beam.PCollection
+	// level expands every parent it is given, once each.
+	level := func(name string, parents beam.PCollection) beam.PCollection {
+		s := s.Scope(name)
+		keyed := beam.ParDo(s, &shardFn{Shards: o.Shards}, parents)
+		batches := beam.ParDo(s, &batchFn{}, beam.GroupByKey(s, keyed))
+		r, next, rep := beam.ParDo3(s, fn, batches)
+		recs = append(recs, r)
+		reports = append(reports, rep)
+		return next
+	}
+	only := func(kind asana.ParentKind, parents ...beam.PCollection) beam.PCollection {
+		return beam.ParDo(s, &kindFn{Kind: kind}, beam.Flatten(s, parents...))
+	}
+
+	p0 := level("Account", beam.CreateList(s, x.Roots())) // workspaces, organization exports
+	p1 := level("Workspaces", p0)                         // users, tags, custom fields, teams, projects, portfolios
+	p2 := level("Projects", p1)                           // tasks, sections, attachments, events, memberships, items
+	p3 := level("Subtasks", only(asana.ParentTaskTree, p2))
+	level("Tasks", only(asana.ParentTask, p2, p3)) // stories and attachments of every task
+
+	all := beam.Flatten(s, recs...)
+	once, repeats := beam.ParDo2(s, &repeatsFn{}, all)
+	return Output{
+		Records: beam.Flatten(s, once, transforms.Dedup(s, repeats)),
+		Reports: beam.Flatten(s, reports...),
+	}, nil
+}
+
+// Batch is a group of parents, the element of ExpandFn; its restriction is
+// a range of indexes into Parents.
+type Batch struct {
+	Parents []asana.Parent
+}
+
+// shardFn keys parents by a hash of their identity, so that one parent
+// found twice lands in one batch (where batchFn drops the second).
+type shardFn struct {
+	Shards int `json:"shards"`
+}
+
+func (fn *shardFn) ProcessElement(p asana.Parent, emit func(int, asana.Parent)) {
+	h := fnv.New32a()
+	h.Write([]byte(parentKey(p)))
+	emit(int(h.Sum32()%uint32(fn.Shards)), p)
+}
+
+func parentKey(p asana.Parent) string { return string(p.Kind) + "/" + p.GID + "/" + p.Workspace }
+
+// batchFn gathers a shard's parents into one Batch, each parent once.
+type batchFn struct{}
+
+func (*batchFn) ProcessElement(_ int, parents func(*asana.Parent) bool, emit func(Batch)) {
+	var b Batch
+	seen := map[string]bool{}
+	var p asana.Parent
+	for parents(&p) {
+		if k := parentKey(p); !seen[k] {
+			seen[k] = true
+			b.Parents = append(b.Parents, p)
+		}
+	}
+	emit(b)
+}
+
+// kindFn keeps the parents of one kind.
+type kindFn struct {
+	Kind asana.ParentKind `json:"kind"`
+}
+
+func (fn *kindFn) ProcessElement(p asana.Parent, emit func(asana.Parent)) {
+	if p.Kind == fn.Kind {
+		emit(p)
+	}
+}
+
+// repeatsFn sends the records of streams that can hold one record twice to
+// deduplication, keyed by stream and primary key, and the others straight
+// on.
+type repeatsFn struct{}
+
+func (*repeatsFn) ProcessElement(r sinks.Record, once func(sinks.Record), repeats func(string, sinks.Record)) {
+	if st, ok := asana.StreamByName(r.Stream); ok && st.MayRepeat {
+		repeats(r.Stream+"/"+r.Key, r)
+		return
+	}
+	once(r)
+}

@@ -1,0 +1,135 @@
+package airbyte
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// InputError is a bad catalog or state file; Field names the part at fault.
+type InputError struct {
+	File    string // "catalog" or "state"
+	Field   string
+	Message string
+}
+
+func (e *InputError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("invalid %s: %s", e.File, e.Message)
+	}
+	return fmt.Sprintf("invalid %s: %s: %s", e.File, e.Field, e.Message)
+}
+
+// ParseCatalog decodes a ConfiguredAirbyteCatalog and checks it against
+// the streams this source has (known) and the sync modes it supports.
+func ParseCatalog(data []byte, known func(stream string) bool, syncModes ...string) (*ConfiguredCatalog, error) {
+	bad := func(field, format string, args ...any) error {
+		return &InputError{File: "catalog", Field: field, Message: fmt.Sprintf(format, args...)}
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, bad("", "the file is empty; it must be a JSON object with \"streams\"")
+	}
+	var raw struct {
+		Streams *[]json.RawMessage `json:"streams"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, bad("", "not a JSON object: %s", describeJSONError(err))
+	}
+	if raw.Streams == nil {
+		return nil, bad("streams", "missing")
+	}
+	var cat ConfiguredCatalog
+	seen := map[string]int{}
+	for i, rs := range *raw.Streams {
+		field := fmt.Sprintf("streams[%d]", i)
+		var cs ConfiguredStream
+		if err := json.Unmarshal(rs, &cs); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) && te.Field != "" {
+				return nil, bad(field+"."+te.Field, "must be a %s, got %s", te.Type.Kind(), te.Value)
+			}
+			return nil, bad(field, "not a configured stream: %s", describeJSONError(err))
+		}
+		name := cs.Stream.Name
+		switch {
+		case name == "":
+			return nil, bad(field+".stream.name", "missing")
+		case !known(name):
+			return nil, bad(field+".stream.name", "unknown stream %q", name)
+		}
+		if j, dup := seen[name]; dup {
+			return nil, bad(field+".stream.name", "stream %q is configured twice (also streams[%d])", name, j)
+		}
+		seen[name] = i
+		ok := false
+		for _, m := range syncModes {
+			ok = ok || cs.SyncMode == m
+		}
+		if !ok {
+			return nil, bad(field+".sync_mode", "%q is not supported for %s; use %s", cs.SyncMode, name, strings.Join(syncModes, " or "))
+		}
+		cat.Streams = append(cat.Streams, cs)
+	}
+	if len(cat.Streams) == 0 {
+		return nil, bad("streams", "empty: configure at least one stream")
+	}
+	return &cat, nil
+}
+
+// ParseState checks a state file: an array of AirbyteStateMessages, a
+// legacy object, or null. Full-refresh streams keep no state, so its
+// content is only checked, not used.
+func ParseState(data []byte) ([]json.RawMessage, error) {
+	bad := func(field, format string, args ...any) error {
+		return &InputError{File: "state", Field: field, Message: fmt.Sprintf(format, args...)}
+	}
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || string(data) == "null" {
+		return nil, nil
+	}
+	switch data[0] {
+	case '[':
+		var msgs []json.RawMessage
+		if err := json.Unmarshal(data, &msgs); err != nil {
+			return nil, bad("", "not a JSON array of state messages: %s", describeJSONError(err))
+		}
+		for i, m := range msgs {
+			var sm struct {
+				Type string `json:"type"`
+			}
+			if err := json.Unmarshal(m, &sm); err != nil {
+				return nil, bad(fmt.Sprintf("[%d]", i), "not a state message: %s", describeJSONError(err))
+			}
+			switch sm.Type {
+			case "STREAM", "GLOBAL", "LEGACY", "":
+			default:
+				return nil, bad(fmt.Sprintf("[%d].type", i), "must be STREAM, GLOBAL or LEGACY, got %q", sm.Type)
+			}
+		}
+		return msgs, nil
+	case '{':
+		if !json.Valid(data) {
+			return nil, bad("", "not valid JSON")
+		}
+		return []json.RawMessage{data}, nil
+	}
+	return nil, bad("", "must be a JSON array of state messages or an object")
+}
+
+// describeJSONError says what is wrong without quoting the input.
+func describeJSONError(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("found %s", te.Value)
+	}
+	if errors.Is(err, errors.ErrUnsupported) {
+		return err.Error()
+	}
+	return "invalid JSON"
+}

@@ -1,0 +1,22 @@
+// Package sinks holds what every sink of asana-beam shares: the record that
+// flows from the source to a sink, and the reports that travel with it.
+// Sinks know records and JSON schemas, never Asana; each sink lives in a
+// package below this one, plain Go first, wrapped in a thin Beam transform.
+package sinks
+
+// Record is one record of a stream: its primary key and the record as
+// JSON, exactly as the source read it.
+type Record struct {
+	Stream string `json:"stream"`
+	Key    string `json:"key"`
+	Data   []byte `json:"data"`
+}
+
+// Report is something a sync should tell its user about a stream: a part
+// the token may not read (skipped), or data lost to an error (which makes
+// the stream incomplete).
+type Report struct {
+	Stream  string `json:"stream"`
+	Lost    bool   `json:"lost"`
+	Message string `json:"message"`
+}

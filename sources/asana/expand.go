@@ -1,0 +1,368 @@
+package asana
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+)
+
+// Parent is one object whose children a listing reads.
+type Parent struct {
+	Kind        ParentKind `json:"kind"`
+	GID         string     `json:"gid"`
+	Workspace   string     `json:"workspace,omitempty"`    // the workspace of an assignee
+	NumSubtasks int        `json:"num_subtasks,omitempty"` // of a task tree
+}
+
+func (p Parent) String() string { return string(p.Kind) + " " + p.GID }
+
+// Emitter receives what an expansion finds.
+type Emitter interface {
+	// Record is one record of a stream; key is its primary key value.
+	Record(stream, key string, data []byte)
+	// Parent is an object whose children are listed next.
+	Parent(p Parent)
+	// Skipped reports a resource this token may not read (402, 403, 404,
+	// 451): the stream goes on without it.
+	Skipped(s Skip)
+	// Lost reports readable data lost to an error that retries did not
+	// cure: the stream is incomplete.
+	Lost(s Skip)
+}
+
+// Skip names what could not be read and why.
+type Skip struct {
+	Stream  string
+	Parent  Parent
+	Status  int
+	Message string
+}
+
+func (s Skip) String() string {
+	if s.Status != 0 {
+		return fmt.Sprintf("%s of %s: %d %s", s.Stream, s.Parent, s.Status, s.Message)
+	}
+	return fmt.Sprintf("%s of %s: %s", s.Stream, s.Parent, s.Message)
+}
+
+// Expander reads the children of parents according to [Listings], for the
+// selected streams only. It is plain Go: the pipeline calls it from DoFns.
+type Expander struct {
+	client   *Client
+	cfg      *Config
+	selected map[string]bool
+	plan     map[ParentKind][]Listing
+	fields   map[string][]string // top-level fields per compact twin
+	opt      map[string]string   // opt_fields per listed stream
+	log      *slog.Logger
+}
+
+// NewExpander returns an expander for the selected streams.
+func NewExpander(c *Client, cfg *Config, selected []string, log *slog.Logger) (*Expander, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	x := &Expander{client: c, cfg: cfg, selected: map[string]bool{}, plan: map[ParentKind][]Listing{},
+		fields: map[string][]string{}, opt: map[string]string{}, log: log}
+	for _, s := range selected {
+		st, ok := StreamByName(s)
+		if !ok {
+			return nil, fmt.Errorf("unknown stream %q", s)
+		}
+		x.selected[st.Name] = true
+	}
+	for _, l := range listingsFor(x.selected) {
+		x.plan[l.Parent] = append(x.plan[l.Parent], l)
+		st, _ := StreamByName(l.Stream)
+		x.opt[l.Stream] = st.OptFields
+		if l.Twin != "" {
+			tw, _ := StreamByName(l.Twin)
+			x.fields[l.Twin] = tw.Fields
+		}
+	}
+	return x, nil
+}
+
+// Roots returns the parents a sync starts from.
+func (x *Expander) Roots() []Parent {
+	roots := []Parent{{Kind: ParentAccount, GID: "me"}}
+	if len(x.plan[ParentExport]) > 0 {
+		for _, id := range x.cfg.OrganizationExportIDs {
+			roots = append(roots, Parent{Kind: ParentExport, GID: id})
+		}
+	}
+	return roots
+}
+
+// Expand runs every listing below p. It returns an error only when the run
+// must stop: a configuration error, or ctx ended. Everything else is
+// reported to out and the expansion goes on.
+func (x *Expander) Expand(ctx context.Context, p Parent, out Emitter) error {
+	for _, l := range x.plan[p.Kind] {
+		var err error
+		switch {
+		case l.Stream == "events":
+			err = x.events(ctx, l, p, out)
+		case l.Parent == ParentTaskTree:
+			err = x.subtasks(ctx, l, p, out)
+		default:
+			_, err = x.list(ctx, l, p, nil, out)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// list runs one listing for one parent; extra overrides query parameters.
+// It returns the records read so that callers can recurse.
+func (x *Expander) list(ctx context.Context, l Listing, p Parent, extra url.Values, out Emitter) ([]json.RawMessage, error) {
+	path := strings.ReplaceAll(l.Path, "{gid}", url.PathEscape(p.GID))
+	q := url.Values{"opt_fields": {x.opt[l.Stream]}}
+	for k, v := range l.Query {
+		q.Set(k, strings.NewReplacer("{gid}", p.GID, "{workspace}", p.Workspace).Replace(v))
+	}
+	if l.Stream == "projects" && !*x.cfg.IncludeArchivedProjects {
+		q.Set("archived", "false")
+	}
+	for k, v := range extra {
+		q[k] = v
+	}
+	var got []json.RawMessage
+	handle := func(recs []json.RawMessage) error {
+		for _, rec := range recs {
+			if err := x.emit(l, p, rec, out); err != nil {
+				return err
+			}
+		}
+		if l.Parent == ParentTaskTree {
+			got = append(got, recs...)
+		}
+		return nil
+	}
+	var err error
+	if l.Single {
+		var rec json.RawMessage
+		if err = x.client.Get(ctx, path, url.Values{"opt_fields": q["opt_fields"]}, &rec); err == nil {
+			err = handle([]json.RawMessage{rec})
+		}
+	} else {
+		_, err = x.client.List(ctx, path, q, handle)
+	}
+	return got, x.report(l, p, err, out)
+}
+
+// report sorts a listing's error: skipped, lost, or fatal.
+func (x *Expander) report(l Listing, p Parent, err error, out Emitter) error {
+	if err == nil {
+		return nil
+	}
+	var ae *Error
+	if !errors.As(err, &ae) || ctxDone(err) {
+		if ctxDone(err) {
+			return err
+		}
+		out.Lost(Skip{Stream: l.Stream, Parent: p, Message: err.Error()})
+		return nil
+	}
+	s := Skip{Stream: l.Stream, Parent: p, Status: ae.Status, Message: ae.Message}
+	switch ae.Kind {
+	case KindUnreadable:
+		x.log.Warn("skipping what this token may not read", "stream", l.Stream, "parent", p.String(), "status", ae.Status, "message", ae.Message)
+		out.Skipped(s)
+		return nil
+	case KindConfig:
+		return fmt.Errorf("listing %s of %s: %w", l.Stream, p, err)
+	default:
+		if s.Message == "" {
+			s.Message = ae.Error()
+		}
+		x.log.Error("data lost", "stream", l.Stream, "parent", p.String(), "error", ae.Error())
+		out.Lost(s)
+		return nil
+	}
+}
+
+func ctxDone(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// emit hands a record, its compact twin and the parent it makes to out.
+func (x *Expander) emit(l Listing, p Parent, rec json.RawMessage, out Emitter) error {
+	var head struct {
+		GID          string `json:"gid"`
+		IsOrg        bool   `json:"is_organization"`
+		NumSubtasks  int    `json:"num_subtasks"`
+		Archived     bool   `json:"archived"`
+		ResourceType string `json:"resource_type"`
+	}
+	if err := json.Unmarshal(rec, &head); err != nil {
+		return fmt.Errorf("decoding a %s record: %w", l.Stream, err)
+	}
+	if !x.allowed(l, head.GID) {
+		return nil
+	}
+	if x.selected[l.Stream] {
+		out.Record(l.Stream, head.GID, rec)
+	}
+	if l.Twin != "" && x.selected[l.Twin] {
+		twin, err := project(rec, x.fields[l.Twin])
+		if err != nil {
+			return fmt.Errorf("cutting %s from %s: %w", l.Twin, l.Stream, err)
+		}
+		out.Record(l.Twin, head.GID, twin)
+	}
+	switch l.Yields {
+	case ParentWorkspace:
+		out.Parent(Parent{Kind: ParentWorkspace, GID: head.GID})
+		if head.IsOrg {
+			out.Parent(Parent{Kind: ParentOrganization, GID: head.GID})
+		}
+	case ParentAssignee:
+		out.Parent(Parent{Kind: ParentAssignee, GID: head.GID, Workspace: p.GID})
+	case ParentTaskTree:
+		if l.Parent != ParentTaskTree { // subtasks are walked in place
+			out.Parent(Parent{Kind: ParentTaskTree, GID: head.GID, NumSubtasks: head.NumSubtasks})
+		}
+		if len(x.plan[ParentTask]) > 0 {
+			out.Parent(Parent{Kind: ParentTask, GID: head.GID})
+		}
+	case "":
+	default:
+		out.Parent(Parent{Kind: l.Yields, GID: head.GID})
+	}
+	return nil
+}
+
+// allowed applies the config's allow-lists.
+func (x *Expander) allowed(l Listing, gid string) bool {
+	var list []string
+	switch l.Stream {
+	case "workspaces":
+		list = x.cfg.Workspaces
+	case "projects":
+		list = x.cfg.Projects
+	}
+	if len(list) == 0 {
+		return true
+	}
+	for _, g := range list {
+		if g == gid {
+			return true
+		}
+	}
+	return false
+}
+
+// project keeps the named top-level fields of a record.
+func project(rec json.RawMessage, fields []string) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(rec, &m); err != nil {
+		return nil, err
+	}
+	keep := make(map[string]json.RawMessage, len(fields))
+	for _, f := range fields {
+		if v, ok := m[f]; ok {
+			keep[f] = v
+		}
+	}
+	return json.Marshal(keep)
+}
+
+// subtasks walks the subtasks of a task at every depth, depth first,
+// listing only tasks that have some.
+func (x *Expander) subtasks(ctx context.Context, l Listing, root Parent, out Emitter) error {
+	stack := []Parent{root}
+	for len(stack) > 0 {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if p.NumSubtasks == 0 {
+			continue
+		}
+		recs, err := x.list(ctx, l, p, nil, out)
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			var t struct {
+				GID         string `json:"gid"`
+				NumSubtasks int    `json:"num_subtasks"`
+			}
+			if json.Unmarshal(rec, &t) == nil {
+				stack = append(stack, Parent{Kind: ParentTaskTree, GID: t.GID, NumSubtasks: t.NumSubtasks})
+			}
+		}
+	}
+	return nil
+}
+
+// events subscribes to a project's events: Asana answers the first call
+// with 412 and a sync token, and reports only what happens after that
+// token was issued. The events since then are read at once, through
+// has_more; keeping the token for the next sync comes with incremental
+// sync.
+func (x *Expander) events(ctx context.Context, l Listing, p Parent, out Emitter) error {
+	q := url.Values{"opt_fields": {x.opt[l.Stream]}}
+	sync := ""
+	for range 1000 {
+		page, err := x.client.Events(ctx, p.GID, sync, q)
+		var ae *Error
+		if errors.As(err, &ae) && ae.Kind == KindSyncToken && ae.Sync != "" && sync == "" {
+			sync = ae.Sync
+			continue
+		}
+		if err != nil {
+			return x.report(l, p, err, out)
+		}
+		for _, ev := range page.Events {
+			if x.selected[l.Stream] {
+				out.Record(l.Stream, EventKey(ev), ev)
+			}
+		}
+		sync = page.Sync
+		if !page.HasMore {
+			return nil
+		}
+	}
+	out.Lost(Skip{Stream: l.Stream, Parent: p, Message: "more than 100,000 events at once; stopped paging"})
+	return nil
+}
+
+// EventKey identifies an event, which has no gid: the same change seen
+// through two subscriptions (a task in two projects) has the same key.
+func EventKey(ev []byte) string {
+	var e struct {
+		CreatedAt string `json:"created_at"`
+		Action    string `json:"action"`
+		Resource  struct {
+			GID string `json:"gid"`
+		} `json:"resource"`
+		User *struct {
+			GID string `json:"gid"`
+		} `json:"user"`
+		Parent *struct {
+			GID string `json:"gid"`
+		} `json:"parent"`
+		Change *struct {
+			Field  string `json:"field"`
+			Action string `json:"action"`
+		} `json:"change"`
+	}
+	_ = json.Unmarshal(ev, &e)
+	k := []string{e.CreatedAt, e.Action, e.Resource.GID}
+	if e.User != nil {
+		k = append(k, e.User.GID)
+	}
+	if e.Parent != nil {
+		k = append(k, e.Parent.GID)
+	}
+	if e.Change != nil {
+		k = append(k, e.Change.Field, e.Change.Action)
+	}
+	return strings.Join(k, "|")
+}
