@@ -1,0 +1,60 @@
+// Command source-asana is asana-beam as an Airbyte source connector: a
+// drop-in for Airbyte's source-asana with the same streams, primary keys
+// and config fields. It speaks the Airbyte protocol on stdout:
+//
+//	source-asana spec
+//	source-asana check    --config config.json
+//	source-asana discover --config config.json
+//	source-asana read     --config config.json --catalog catalog.json [--state state.json]
+//	source-asana read     --demo   (a full sync of a simulated account)
+//
+// read runs the asana-beam pipeline on Beam's Prism runner in this process.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	_ "golang.org/x/crypto/x509roots/fallback" // CA roots for images without a system store
+)
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage:
+  source-asana spec
+  source-asana check    --config CONFIG
+  source-asana discover --config CONFIG
+  source-asana read     --config CONFIG --catalog CATALOG [--state STATE]
+  source-asana read     --demo [--demo-size tiny|small|medium|large]
+`)
+}
+
+var (
+	configPath  = flag.String("config", "", "path of the connector configuration (JSON)")
+	catalogPath = flag.String("catalog", "", "path of the configured catalog (JSON)")
+	statePath   = flag.String("state", "", "path of the state (JSON), optional")
+	demo        = flag.Bool("demo", false, "read a simulated Asana account served in this process")
+	demoSize    = flag.String("demo-size", "small", "size of the simulated account: tiny, small, medium or large")
+)
+
+func main() {
+	// Beam's workers re-run this binary with flags only; commands come first.
+	cmd := ""
+	if len(os.Args) > 1 && len(os.Args[1]) > 0 && os.Args[1][0] != '-' {
+		cmd = os.Args[1]
+		os.Args = append(os.Args[:1], os.Args[2:]...)
+	}
+	flag.Usage = usage
+	flag.Parse()
+	beam.Init()
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, cmd))
+}

@@ -1,0 +1,512 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"gopkg.in/yaml.v3"
+
+	"github.com/asana-beam/asana-beam/sources/asana"
+	"github.com/asana-beam/asana-beam/sources/asana/asanatest"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "source-asana-test")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "source-asana")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "building source-asana: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// result is one run of the binary.
+type result struct {
+	msgs   []map[string]any
+	lines  [][]byte
+	stderr string
+	code   int
+}
+
+func runBinary(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(&stdout)
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		line := append([]byte(nil), sc.Bytes()...)
+		var m map[string]any
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatalf("stdout line is not JSON: %q", line)
+		}
+		r.lines = append(r.lines, line)
+		r.msgs = append(r.msgs, m)
+	}
+	return r
+}
+
+// protocol compiles airbyte_protocol.yaml's AirbyteMessage.
+func protocol(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/airbyte_protocol.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc any
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(doc)
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("airbyte_protocol.json", v); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile("airbyte_protocol.json#/definitions/AirbyteMessage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// validateLines checks every stdout line against the protocol.
+func validateLines(t *testing.T, proto *jsonschema.Schema, r result) {
+	t.Helper()
+	for i, line := range r.lines {
+		v, _ := jsonschema.UnmarshalJSON(bytes.NewReader(line))
+		if err := proto.Validate(v); err != nil {
+			t.Errorf("line %d is not an AirbyteMessage: %v\n%s", i+1, err, line)
+		}
+	}
+}
+
+func writeJSON(t *testing.T, v any) string {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), "*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.NewEncoder(f).Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return f.Name()
+}
+
+func simConfig(t *testing.T, srv *asanatest.Server, extra map[string]any) string {
+	cfg := map[string]any{"credentials": map[string]any{"option_title": "PAT Credentials", "personal_access_token": srv.PAT()},
+		"base_url": srv.URL, "requests_per_minute": 100000}
+	for k, v := range extra {
+		cfg[k] = v
+	}
+	return writeJSON(t, cfg)
+}
+
+func TestSpec(t *testing.T) {
+	r := runBinary(t, "spec")
+	validateLines(t, protocol(t), r)
+	if r.code != 0 || len(r.msgs) != 1 || r.msgs[0]["type"] != "SPEC" {
+		t.Fatalf("spec: exit %d, %d messages, stderr %s", r.code, len(r.msgs), r.stderr)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	srv := asanatest.NewServer(asanatest.Options{Seed: 1})
+	defer srv.Close()
+	proto := protocol(t)
+	for _, tc := range []struct {
+		name   string
+		config map[string]any
+		status string
+		want   string
+	}{
+		{"good token", nil, "SUCCEEDED", ""},
+		{"bad token", map[string]any{"credentials": map[string]any{"personal_access_token": "2/123/456:nope"}}, "FAILED", "asana rejected the credentials"},
+		{"bad num_workers", map[string]any{"num_workers": 99}, "FAILED", "num_workers: must be between 1 and 50, got 99"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runBinary(t, "check", "--config", simConfig(t, srv, tc.config))
+			validateLines(t, proto, r)
+			if r.code != 0 || len(r.msgs) != 1 || r.msgs[0]["type"] != "CONNECTION_STATUS" {
+				t.Fatalf("check: exit %d, messages %v, stderr %s", r.code, r.msgs, r.stderr)
+			}
+			cs := r.msgs[0]["connectionStatus"].(map[string]any)
+			msg, _ := cs["message"].(string)
+			if cs["status"] != tc.status || !strings.Contains(msg, tc.want) {
+				t.Errorf("status %v %q, want %s containing %q", cs["status"], msg, tc.status, tc.want)
+			}
+			if strings.Contains(string(bytes.Join(r.lines, nil))+r.stderr, "nope") {
+				t.Errorf("the token appears in the output")
+			}
+		})
+	}
+}
+
+// discover runs discover and returns the catalog and each stream's schema.
+func discover(t *testing.T, config string) (map[string]any, map[string]*jsonschema.Schema) {
+	t.Helper()
+	r := runBinary(t, "discover", "--config", config)
+	validateLines(t, protocol(t), r)
+	if r.code != 0 || len(r.msgs) != 1 {
+		t.Fatalf("discover: exit %d, %d messages, stderr %s", r.code, len(r.msgs), r.stderr)
+	}
+	cat := r.msgs[0]["catalog"].(map[string]any)
+	schemas := map[string]*jsonschema.Schema{}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	for _, s := range cat["streams"].([]any) {
+		st := s.(map[string]any)
+		name := st["name"].(string)
+		b, _ := json.Marshal(st["json_schema"])
+		v, _ := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err := c.AddResource(name+".json", v); err != nil {
+			t.Fatal(err)
+		}
+		sch, err := c.Compile(name + ".json")
+		if err != nil {
+			t.Fatalf("schema of %s: %v", name, err)
+		}
+		schemas[name] = sch
+	}
+	return cat, schemas
+}
+
+func TestDiscoverGolden(t *testing.T) {
+	srv := asanatest.NewServer(asanatest.Options{Seed: 1})
+	defer srv.Close()
+	cat, schemas := discover(t, simConfig(t, srv, nil))
+	if len(schemas) != 20 {
+		t.Errorf("%d streams, want 20", len(schemas))
+	}
+	var names []string
+	for _, s := range cat["streams"].([]any) {
+		st := s.(map[string]any)
+		names = append(names, fmt.Sprintf("%s %v %v", st["name"], st["source_defined_primary_key"], st["supported_sync_modes"]))
+	}
+	golden(t, "catalog.txt", []byte(strings.Join(names, "\n")+"\n"))
+}
+
+// configured makes a configured catalog of streams.
+func configured(t *testing.T, cat map[string]any, streams ...string) string {
+	var out []any
+	for _, s := range cat["streams"].([]any) {
+		st := s.(map[string]any)
+		for _, name := range streams {
+			if st["name"] == name {
+				out = append(out, map[string]any{"stream": st, "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"})
+			}
+		}
+	}
+	return writeJSON(t, map[string]any{"streams": out})
+}
+
+func allStreams() []string {
+	var names []string
+	for _, s := range asana.Streams() {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+// TestReadEveryStream reads the whole simulated account and compares each
+// stream with the simulator's truth: every record the token can see,
+// exactly once, with Asana's values, valid under the discovered schema.
+func TestReadEveryStream(t *testing.T) {
+	for _, size := range []string{"tiny", "small"} {
+		t.Run(size, func(t *testing.T) {
+			srv := asanatest.NewServer(asanatest.Options{Seed: 42, Size: size, ServiceAccount: true})
+			defer srv.Close()
+			acct := srv.Account()
+			exports := acct.OrganizationExports()
+			config := simConfig(t, srv, map[string]any{"organization_export_ids": exports})
+			cat, schemas := discover(t, config)
+			srv.ResetRequests()
+			r := runBinary(t, "read", "--config", config, "--catalog", configured(t, cat, allStreams()...))
+			if r.code != 0 {
+				t.Fatalf("read: exit %d\nstderr: %s", r.code, r.stderr)
+			}
+			validateLines(t, protocol(t), r)
+			got := map[string][]map[string]any{}
+			var order []string
+			for i, m := range r.msgs {
+				switch m["type"] {
+				case "RECORD":
+					rec := m["record"].(map[string]any)
+					stream := rec["stream"].(string)
+					if err := schemas[stream].Validate(rec["data"]); err != nil {
+						t.Errorf("%s record is invalid under its schema: %v", stream, err)
+					}
+					got[stream] = append(got[stream], rec["data"].(map[string]any))
+				case "TRACE":
+					tr := m["trace"].(map[string]any)
+					if ss, ok := tr["stream_status"].(map[string]any); ok {
+						name := ss["stream_descriptor"].(map[string]any)["name"].(string)
+						order = append(order, name+" "+ss["status"].(string))
+					}
+					if tr["type"] == "ERROR" {
+						t.Errorf("error trace at line %d: %v", i+1, tr["error"])
+					}
+				}
+			}
+			checkStatuses(t, order)
+			want := expected(acct, exports)
+			for _, stream := range allStreams() {
+				var gids []string
+				dups := 0
+				seen := map[string]bool{}
+				for _, rec := range got[stream] {
+					key := recordKey(stream, rec)
+					if seen[key] {
+						dups++
+					}
+					seen[key] = true
+					gids = append(gids, key)
+					if stream != "events" {
+						if diff := projectionDiff(acct, acct.Object(key), rec); diff != "" {
+							t.Errorf("%s %s differs from the simulator's record: %s", stream, key, diff)
+						}
+					}
+				}
+				if diff := cmp.Diff(sorted(want[stream]), sorted(gids)); diff != "" {
+					t.Errorf("%s (-want +got):\n%s", stream, diff)
+				}
+				t.Logf("%-24s expected %6d emitted %6d duplicates %d", stream, len(want[stream]), len(gids), dups)
+				if dups > 0 {
+					t.Errorf("%s: %d duplicates", stream, dups)
+				}
+			}
+			floor := requestFloor(acct, exports)
+			t.Logf("requests %d, floor %d (%.3f×)", len(srv.Requests()), floor, float64(len(srv.Requests()))/float64(floor))
+		})
+	}
+}
+
+func recordKey(stream string, rec map[string]any) string {
+	if stream == "events" {
+		b, _ := json.Marshal(rec)
+		return asana.EventKey(b)
+	}
+	return rec["gid"].(string)
+}
+
+// checkStatuses checks each stream's statuses: STARTED, RUNNING, COMPLETE.
+func checkStatuses(t *testing.T, order []string) {
+	t.Helper()
+	per := map[string][]string{}
+	for _, o := range order {
+		name, status, _ := strings.Cut(o, " ")
+		per[name] = append(per[name], status)
+	}
+	for _, s := range allStreams() {
+		if diff := cmp.Diff([]string{"STARTED", "RUNNING", "COMPLETE"}, per[s]); diff != "" {
+			t.Errorf("statuses of %s (-want +got):\n%s", s, diff)
+		}
+	}
+}
+
+// projectionDiff reports where got is not a projection of truth: every
+// field of got must hold truth's value, nested objects projected alike. A
+// reference (an object with a gid) shows only some fields of the object it
+// names; a field asked for beyond those is compared with that object.
+func projectionDiff(a *asanatest.Account, truth any, got any) string {
+	switch g := got.(type) {
+	case map[string]any:
+		tm, ok := truth.(map[string]any)
+		if !ok {
+			return fmt.Sprintf(" is an object where the simulator has %v", truth)
+		}
+		var named map[string]any
+		for k, v := range g {
+			tv, ok := tm[k]
+			if !ok {
+				if gid, isRef := tm["gid"].(string); isRef && named == nil {
+					named = a.Object(gid)
+				}
+				if tv, ok = named[k]; !ok {
+					if v == nil {
+						continue
+					}
+					return fmt.Sprintf("%s: not in the simulator's record", k)
+				}
+			}
+			if d := projectionDiff(a, tv, v); d != "" {
+				return k + "." + d
+			}
+		}
+	case []any:
+		ta, ok := truth.([]any)
+		if !ok || len(ta) != len(g) {
+			return fmt.Sprintf(" is an array of %d where the simulator has %v", len(g), truth)
+		}
+		for i := range g {
+			if d := projectionDiff(a, ta[i], g[i]); d != "" {
+				return fmt.Sprintf("[%d]%s", i, d)
+			}
+		}
+	default:
+		if !cmp.Equal(truth, got) {
+			return fmt.Sprintf(" = %v, simulator %v", got, truth)
+		}
+	}
+	return ""
+}
+
+func sorted(s []string) []string {
+	s = append([]string{}, s...)
+	sort.Strings(s)
+	return s
+}
+
+func union(dst map[string]bool, gids []string) {
+	for _, g := range gids {
+		dst[g] = true
+	}
+}
+
+func keys(m map[string]bool) []string {
+	out := []string{}
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// reachableTasks is every task the token can reach: the tasks of projects
+// and of assignees, and their subtasks at every depth.
+func reachableTasks(a *asanatest.Account) map[string]bool {
+	tasks := map[string]bool{}
+	for _, ws := range a.GIDs("workspace") {
+		for _, p := range a.Projects(ws) {
+			union(tasks, a.ProjectTasks(p))
+		}
+		for _, u := range a.WorkspaceUsers(ws) {
+			union(tasks, a.AssignedTasks(u, ws))
+		}
+	}
+	queue := keys(tasks)
+	for len(queue) > 0 {
+		t := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		for _, s := range a.Subtasks(t) {
+			if !tasks[s] {
+				tasks[s] = true
+				queue = append(queue, s)
+			}
+		}
+	}
+	return tasks
+}
+
+// expected computes each stream's gids from the simulator's truth.
+func expected(a *asanatest.Account, exports []string) map[string][]string {
+	sets := map[string]map[string]bool{}
+	add := func(stream string, gids []string) {
+		if sets[stream] == nil {
+			sets[stream] = map[string]bool{}
+		}
+		union(sets[stream], gids)
+	}
+	free := a.PersonalWorkspace()
+	for _, ws := range a.GIDs("workspace") {
+		add("workspaces", []string{ws})
+		add("users", a.WorkspaceUsers(ws))
+		add("tags", a.Tags(ws))
+		add("teams", a.Teams(ws))
+		for _, tm := range a.Teams(ws) {
+			add("team_memberships", a.TeamMemberships(tm))
+		}
+		if ws != free { // 402 on the free workspace
+			add("custom_fields", a.CustomFields(ws))
+			add("portfolios", a.Portfolios(ws, ""))
+			for _, pf := range a.Portfolios(ws, "") {
+				add("portfolio_items", a.PortfolioItems(pf))
+				add("portfolios_memberships", a.PortfolioMemberships(pf))
+			}
+		}
+		for _, p := range a.Projects(ws) {
+			add("projects", []string{p})
+			add("sections", a.Sections(p))
+			add("attachments", a.Attachments(p))
+		}
+	}
+	tasks := reachableTasks(a)
+	add("tasks", keys(tasks))
+	for t := range tasks {
+		add("stories", a.Stories(t))
+		add("attachments", a.Attachments(t))
+	}
+	add("organization_exports", exports)
+	out := map[string][]string{}
+	for s, set := range sets {
+		out[s] = keys(set)
+	}
+	for full, twin := range map[string]string{"sections": "sections_compact", "stories": "stories_compact",
+		"attachments": "attachments_compact", "portfolios": "portfolios_compact"} {
+		out[twin] = out[full]
+	}
+	return out
+}
+
+// requestFloor is the least number of requests a sync can make: for each
+// parent listing one page per 100 children, and at least one request.
+func requestFloor(a *asanatest.Account, exports []string) int {
+	pages := func(n int) int { return max(1, (n+99)/100) }
+	n := pages(len(a.GIDs("workspace")))
+	free := a.PersonalWorkspace()
+	for _, ws := range a.GIDs("workspace") {
+		n += pages(len(a.WorkspaceUsers(ws))) + pages(len(a.Tags(ws))) + pages(len(a.Projects(ws)))
+		n += pages(len(a.CustomFields(ws))) + pages(len(a.Portfolios(ws, "")))
+		if ws != free {
+			n += pages(len(a.Teams(ws)))
+			for _, pf := range a.Portfolios(ws, "") {
+				n += pages(len(a.PortfolioItems(pf))) + pages(len(a.PortfolioMemberships(pf)))
+			}
+		}
+		for _, tm := range a.Teams(ws) {
+			n += pages(len(a.TeamMemberships(tm)))
+		}
+		for _, p := range a.Projects(ws) {
+			n += pages(len(a.Sections(p))) + pages(len(a.ProjectTasks(p))) + pages(len(a.Attachments(p))) + 1 // events
+		}
+		for _, u := range a.WorkspaceUsers(ws) {
+			n += pages(len(a.AssignedTasks(u, ws)))
+		}
+	}
+	for t := range reachableTasks(a) {
+		n += pages(len(a.Stories(t))) + pages(len(a.Attachments(t)))
+		if subs := len(a.Subtasks(t)); subs > 0 {
+			n += pages(subs)
+		}
+	}
+	return n + len(exports)
+}
