@@ -52,6 +52,11 @@ func init() {
 	register.DoFn3x0[int, func(*asana.Parent) bool, func(Batch)](&batchFn{})
 	register.Emitter1[Batch]()
 	register.DoFn2x0[asana.Parent, func(asana.Parent)](&kindFn{})
+	register.DoFn2x0[asana.Parent, func(string, asana.Parent)](&byParentFn{})
+	register.DoFn2x0[asana.Parent, func(string, bool)](&byGIDFn{})
+	register.Emitter2[string, bool]()
+	register.DoFn4x0[string, func(*asana.Parent) bool, func(*bool) bool, func(asana.Parent)](&dropCoveredFn{})
+	register.Emitter2[string, asana.Parent]()
 	register.Emitter1[asana.Parent]()
 	register.DoFn3x0[sinks.Record, func(sinks.Record), func(string, sinks.Record)](&repeatsFn{})
 	register.Emitter1[sinks.Record]()
@@ -86,15 +91,18 @@ func Build(s beam.Scope, o Options) (Output, error) {
 		reports = append(reports, rep)
 		return next
 	}
-	only := func(kind asana.ParentKind, parents ...beam.PCollection) beam.PCollection {
-		return beam.ParDo(s, &kindFn{Kind: kind}, beam.Flatten(s, parents...))
+	only := func(kinds []asana.ParentKind, parents ...beam.PCollection) beam.PCollection {
+		return beam.ParDo(s, &kindFn{Kinds: kinds}, beam.Flatten(s, parents...))
 	}
 
 	p0 := level("Account", beam.CreateList(s, x.Roots())) // workspaces, organization exports
 	p1 := level("Workspaces", p0)                         // users, tags, custom fields, teams, projects, portfolios
-	p2 := level("Projects", p1)                           // tasks, sections, attachments, events, memberships, items
-	p3 := level("Subtasks", only(asana.ParentTaskTree, p2))
-	level("Tasks", only(asana.ParentTask, p2, p3)) // stories and attachments of every task
+	p2 := level("Projects", p1)                           // tasks, sections, attachments, memberships, items; events subscribed
+	trees := only([]asana.ParentKind{asana.ParentTaskTree}, p2)
+	p3 := level("Subtasks", uncovered(s, trees))
+	// Last: stories and attachments of every task, and the events since
+	// the subscriptions.
+	level("Tasks", only([]asana.ParentKind{asana.ParentTask, asana.ParentEvents}, p2, p3))
 
 	all := beam.Flatten(s, recs...)
 	once, repeats := beam.ParDo2(s, &repeatsFn{}, all)
@@ -140,13 +148,56 @@ func (*batchFn) ProcessElement(_ int, parents func(*asana.Parent) bool, emit fun
 	emit(b)
 }
 
-// kindFn keeps the parents of one kind.
+// kindFn keeps the parents of some kinds.
 type kindFn struct {
-	Kind asana.ParentKind `json:"kind"`
+	Kinds []asana.ParentKind `json:"kinds"`
 }
 
 func (fn *kindFn) ProcessElement(p asana.Parent, emit func(asana.Parent)) {
-	if p.Kind == fn.Kind {
+	for _, k := range fn.Kinds {
+		if p.Kind == k {
+			emit(p)
+			return
+		}
+	}
+}
+
+// uncovered drops the task trees whose parent task is itself a tree to
+// walk: the walk from the parent reaches them, and walking them again
+// would list their subtasks twice. (A subtask assigned to someone is found
+// both as an assignee's task and below its parent.)
+func uncovered(s beam.Scope, trees beam.PCollection) beam.PCollection {
+	s = s.Scope("Uncovered")
+	byParent := beam.ParDo(s, &byParentFn{}, trees)
+	byGID := beam.ParDo(s, &byGIDFn{}, trees)
+	return beam.ParDo(s, &dropCoveredFn{}, beam.CoGroupByKey(s, byParent, byGID))
+}
+
+// byParentFn keys each tree by its parent task ("" for a top-level task).
+type byParentFn struct{}
+
+func (*byParentFn) ProcessElement(p asana.Parent, emit func(string, asana.Parent)) {
+	emit(p.ParentTask, p)
+}
+
+// byGIDFn keys each tree by its own gid.
+type byGIDFn struct{}
+
+func (*byGIDFn) ProcessElement(p asana.Parent, emit func(string, bool)) {
+	emit(p.GID, true)
+}
+
+// dropCoveredFn emits the trees of a parent gid unless that parent is a
+// tree to walk too.
+type dropCoveredFn struct{}
+
+func (*dropCoveredFn) ProcessElement(parent string, trees func(*asana.Parent) bool, walked func(*bool) bool, emit func(asana.Parent)) {
+	var b bool
+	if parent != "" && walked(&b) {
+		return
+	}
+	var p asana.Parent
+	for trees(&p) {
 		emit(p)
 	}
 }

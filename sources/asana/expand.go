@@ -16,6 +16,8 @@ type Parent struct {
 	GID         string     `json:"gid"`
 	Workspace   string     `json:"workspace,omitempty"`    // the workspace of an assignee
 	NumSubtasks int        `json:"num_subtasks,omitempty"` // of a task tree
+	ParentTask  string     `json:"parent_task,omitempty"`  // of a task tree that is a subtask
+	Sync        string     `json:"sync,omitempty"`         // of an event stream: the token to read from
 }
 
 func (p Parent) String() string { return string(p.Kind) + " " + p.GID }
@@ -77,8 +79,9 @@ func NewExpander(c *Client, cfg *Config, selected []string, log *slog.Logger) (*
 	}
 	for _, l := range listingsFor(x.selected) {
 		x.plan[l.Parent] = append(x.plan[l.Parent], l)
-		st, _ := StreamByName(l.Stream)
-		x.opt[l.Stream] = st.OptFields
+		if st, ok := StreamByName(l.Stream); ok {
+			x.opt[l.Stream] = st.OptFields
+		}
 		if l.Twin != "" {
 			tw, _ := StreamByName(l.Twin)
 			x.fields[l.Twin] = tw.Fields
@@ -105,6 +108,8 @@ func (x *Expander) Expand(ctx context.Context, p Parent, out Emitter) error {
 	for _, l := range x.plan[p.Kind] {
 		var err error
 		switch {
+		case l.Yields == ParentEvents:
+			err = x.subscribe(ctx, p, out)
 		case l.Stream == "events":
 			err = x.events(ctx, l, p, out)
 		case l.Parent == ParentTaskTree:
@@ -195,11 +200,12 @@ func ctxDone(err error) bool {
 // emit hands a record, its compact twin and the parent it makes to out.
 func (x *Expander) emit(l Listing, p Parent, rec json.RawMessage, out Emitter) error {
 	var head struct {
-		GID          string `json:"gid"`
-		IsOrg        bool   `json:"is_organization"`
-		NumSubtasks  int    `json:"num_subtasks"`
-		Archived     bool   `json:"archived"`
-		ResourceType string `json:"resource_type"`
+		GID         string `json:"gid"`
+		IsOrg       bool   `json:"is_organization"`
+		NumSubtasks int    `json:"num_subtasks"`
+		Parent      *struct {
+			GID string `json:"gid"`
+		} `json:"parent"`
 	}
 	if err := json.Unmarshal(rec, &head); err != nil {
 		return fmt.Errorf("decoding a %s record: %w", l.Stream, err)
@@ -227,7 +233,11 @@ func (x *Expander) emit(l Listing, p Parent, rec json.RawMessage, out Emitter) e
 		out.Parent(Parent{Kind: ParentAssignee, GID: head.GID, Workspace: p.GID})
 	case ParentTaskTree:
 		if l.Parent != ParentTaskTree { // subtasks are walked in place
-			out.Parent(Parent{Kind: ParentTaskTree, GID: head.GID, NumSubtasks: head.NumSubtasks})
+			tree := Parent{Kind: ParentTaskTree, GID: head.GID, NumSubtasks: head.NumSubtasks}
+			if head.Parent != nil {
+				tree.ParentTask = head.Parent.GID
+			}
+			out.Parent(tree)
 		}
 		if len(x.plan[ParentTask]) > 0 {
 			out.Parent(Parent{Kind: ParentTask, GID: head.GID})
@@ -301,28 +311,36 @@ func (x *Expander) subtasks(ctx context.Context, l Listing, root Parent, out Emi
 	return nil
 }
 
-// events subscribes to a project's events: Asana answers the first call
-// with 412 and a sync token, and reports only what happens after that
-// token was issued. The events since then are read at once, through
-// has_more; keeping the token for the next sync comes with incremental
-// sync.
+// subscribe subscribes to a project's events: Asana answers the first
+// call with 412 and a sync token, and reports only what happens after that
+// token was issued. The token is read from at the end of the sync (see
+// events), so the changes made while the sync ran are caught.
+func (x *Expander) subscribe(ctx context.Context, p Parent, out Emitter) error {
+	_, err := x.client.Events(ctx, p.GID, "", url.Values{"opt_fields": {x.opt["events"]}})
+	var ae *Error
+	if errors.As(err, &ae) && ae.Kind == KindSyncToken && ae.Sync != "" {
+		out.Parent(Parent{Kind: ParentEvents, GID: p.GID, Sync: ae.Sync})
+		return nil
+	}
+	if err == nil {
+		err = &Error{Kind: KindTransient, Request: "GET /events?resource=" + p.GID, Message: "no sync token in the answer to a first call"}
+	}
+	return x.report(Listing{Stream: "events"}, p, err, out)
+}
+
+// events reads the events of a project since its sync token, through
+// has_more. Keeping the last token for the next sync comes with
+// incremental sync.
 func (x *Expander) events(ctx context.Context, l Listing, p Parent, out Emitter) error {
 	q := url.Values{"opt_fields": {x.opt[l.Stream]}}
-	sync := ""
+	sync := p.Sync
 	for range 1000 {
 		page, err := x.client.Events(ctx, p.GID, sync, q)
-		var ae *Error
-		if errors.As(err, &ae) && ae.Kind == KindSyncToken && ae.Sync != "" && sync == "" {
-			sync = ae.Sync
-			continue
-		}
 		if err != nil {
 			return x.report(l, p, err, out)
 		}
 		for _, ev := range page.Events {
-			if x.selected[l.Stream] {
-				out.Record(l.Stream, EventKey(ev), ev)
-			}
+			out.Record(l.Stream, EventKey(ev), ev)
 		}
 		sync = page.Sync
 		if !page.HasMore {

@@ -25,6 +25,7 @@ const (
 	ParentTaskTree     ParentKind = "task_tree"    // a task whose subtasks are to be found, at every depth
 	ParentTask         ParentKind = "task"         // a task (or subtask) whose stories and attachments are listed
 	ParentExport       ParentKind = "export"       // an organization export id from the config
+	ParentEvents       ParentKind = "events"       // a project's event stream, with its sync token
 )
 
 // Listing is one row of the request plan: a collection endpoint listed
@@ -54,7 +55,9 @@ var Listings = []Listing{
 	{Stream: "sections", Parent: ParentProject, Path: "/projects/{gid}/sections", Twin: "sections_compact"},
 	{Stream: "tasks", Parent: ParentProject, Path: "/tasks", Query: map[string]string{"project": "{gid}"}, Yields: ParentTaskTree},
 	{Stream: "attachments", Parent: ParentProject, Path: "/attachments", Query: map[string]string{"parent": "{gid}"}, Twin: "attachments_compact"},
-	{Stream: "events", Parent: ParentProject, Path: "/events"},
+	// Events: every project is subscribed to early (Asana answers 412 and a
+	// sync token), and its events are read at the end of the sync.
+	{Parent: ParentProject, Path: "/events", Yields: ParentEvents},
 	{Stream: "portfolio_items", Parent: ParentPortfolio, Path: "/portfolios/{gid}/items"},
 	{Stream: "portfolios_memberships", Parent: ParentPortfolio, Path: "/portfolio_memberships", Query: map[string]string{"portfolio": "{gid}"}},
 	{Stream: "tasks", Parent: ParentAssignee, Path: "/tasks", Query: map[string]string{"assignee": "{gid}", "workspace": "{workspace}"}, Yields: ParentTaskTree},
@@ -62,6 +65,7 @@ var Listings = []Listing{
 	{Stream: "stories", Parent: ParentTask, Path: "/tasks/{gid}/stories", Twin: "stories_compact"},
 	{Stream: "attachments", Parent: ParentTask, Path: "/attachments", Query: map[string]string{"parent": "{gid}"}, Twin: "attachments_compact"},
 	{Stream: "organization_exports", Parent: ParentExport, Path: "/organization_exports/{gid}", Single: true},
+	{Stream: "events", Parent: ParentEvents, Path: "/events"},
 }
 
 // Stream describes one of the connector's 20 streams.

@@ -86,6 +86,12 @@ func (s *Sim) activityLocked(at int64) string {
 		return st
 	}
 	changed := func(field string, v val) {
+		if v.t != vObj {
+			// The spec: change.new_value "is only present when the value of
+			// the event's change.action is changed and the new_value is an
+			// Asana resource".
+			v = val{}
+		}
 		s.emitLocked(&event{createdAt: at, user: actor, resource: t, rkind: kTask, action: "changed",
 			change: &change{field: field, action: "changed", newValue: v}}, s.targetsOf(t))
 	}
