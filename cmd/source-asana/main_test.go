@@ -280,7 +280,7 @@ func TestReadEveryStream(t *testing.T) {
 				}
 			}
 			checkStatuses(t, order)
-			want := expected(acct, exports)
+			want := acct.Expected(exports)
 			for _, stream := range allStreams() {
 				var gids []string
 				dups := 0
@@ -306,7 +306,7 @@ func TestReadEveryStream(t *testing.T) {
 					t.Errorf("%s: %d duplicates", stream, dups)
 				}
 			}
-			floor := requestFloor(acct, exports)
+			floor := acct.RequestFloor(exports)
 			ratio := float64(len(srv.Requests())) / float64(floor)
 			t.Logf("requests %d, floor %d (%.3f×)", len(srv.Requests()), floor, ratio)
 			if ratio > 1.05 {
@@ -396,130 +396,6 @@ func sorted(s []string) []string {
 	s = append([]string{}, s...)
 	sort.Strings(s)
 	return s
-}
-
-func union(dst map[string]bool, gids []string) {
-	for _, g := range gids {
-		dst[g] = true
-	}
-}
-
-func keys(m map[string]bool) []string {
-	out := []string{}
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
-}
-
-// reachableTasks is every task the token can reach: the tasks of projects
-// and of assignees, and their subtasks at every depth.
-func reachableTasks(a *asanatest.Account) map[string]bool {
-	tasks := map[string]bool{}
-	for _, ws := range a.GIDs("workspace") {
-		for _, p := range a.Projects(ws) {
-			union(tasks, a.ProjectTasks(p))
-		}
-		for _, u := range a.WorkspaceUsers(ws) {
-			union(tasks, a.AssignedTasks(u, ws))
-		}
-	}
-	queue := keys(tasks)
-	for len(queue) > 0 {
-		t := queue[len(queue)-1]
-		queue = queue[:len(queue)-1]
-		for _, s := range a.Subtasks(t) {
-			if !tasks[s] {
-				tasks[s] = true
-				queue = append(queue, s)
-			}
-		}
-	}
-	return tasks
-}
-
-// expected computes each stream's gids from the simulator's truth.
-func expected(a *asanatest.Account, exports []string) map[string][]string {
-	sets := map[string]map[string]bool{}
-	add := func(stream string, gids []string) {
-		if sets[stream] == nil {
-			sets[stream] = map[string]bool{}
-		}
-		union(sets[stream], gids)
-	}
-	free := a.PersonalWorkspace()
-	for _, ws := range a.GIDs("workspace") {
-		add("workspaces", []string{ws})
-		add("users", a.WorkspaceUsers(ws))
-		add("tags", a.Tags(ws))
-		add("teams", a.Teams(ws))
-		for _, tm := range a.Teams(ws) {
-			add("team_memberships", a.TeamMemberships(tm))
-		}
-		if ws != free { // 402 on the free workspace
-			add("custom_fields", a.CustomFields(ws))
-			add("portfolios", a.Portfolios(ws, ""))
-			for _, pf := range a.Portfolios(ws, "") {
-				add("portfolio_items", a.PortfolioItems(pf))
-				add("portfolios_memberships", a.PortfolioMemberships(pf))
-			}
-		}
-		for _, p := range a.Projects(ws) {
-			add("projects", []string{p})
-			add("sections", a.Sections(p))
-			add("attachments", a.Attachments(p))
-		}
-	}
-	tasks := reachableTasks(a)
-	add("tasks", keys(tasks))
-	for t := range tasks {
-		add("stories", a.Stories(t))
-		add("attachments", a.Attachments(t))
-	}
-	add("organization_exports", exports)
-	out := map[string][]string{}
-	for s, set := range sets {
-		out[s] = keys(set)
-	}
-	for full, twin := range map[string]string{"sections": "sections_compact", "stories": "stories_compact",
-		"attachments": "attachments_compact", "portfolios": "portfolios_compact"} {
-		out[twin] = out[full]
-	}
-	return out
-}
-
-// requestFloor is the least number of requests a sync can make: for each
-// parent listing one page per 100 children, and at least one request.
-func requestFloor(a *asanatest.Account, exports []string) int {
-	pages := func(n int) int { return max(1, (n+99)/100) }
-	n := pages(len(a.GIDs("workspace")))
-	free := a.PersonalWorkspace()
-	for _, ws := range a.GIDs("workspace") {
-		n += pages(len(a.WorkspaceUsers(ws))) + pages(len(a.Tags(ws))) + pages(len(a.Projects(ws)))
-		n += pages(len(a.CustomFields(ws))) + pages(len(a.Portfolios(ws, "")))
-		if ws != free {
-			n += pages(len(a.Teams(ws)))
-			for _, pf := range a.Portfolios(ws, "") {
-				n += pages(len(a.PortfolioItems(pf))) + pages(len(a.PortfolioMemberships(pf)))
-			}
-		}
-		for _, tm := range a.Teams(ws) {
-			n += pages(len(a.TeamMemberships(tm)))
-		}
-		for _, p := range a.Projects(ws) {
-			n += pages(len(a.Sections(p))) + pages(len(a.ProjectTasks(p))) + pages(len(a.Attachments(p))) + 1 // events
-		}
-		for _, u := range a.WorkspaceUsers(ws) {
-			n += pages(len(a.AssignedTasks(u, ws)))
-		}
-	}
-	for t := range reachableTasks(a) {
-		n += pages(len(a.Stories(t))) + pages(len(a.Attachments(t)))
-		if subs := len(a.Subtasks(t)); subs > 0 {
-			n += pages(subs)
-		}
-	}
-	return n + len(exports)
 }
 
 // TestReadEventsDuringTheSync: the account changes while the sync runs;

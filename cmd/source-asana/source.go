@@ -61,7 +61,8 @@ func loadConfig() (*asana.Config, error) {
 		if demoServer == nil {
 			demoServer = asanatest.NewServer(asanatest.Options{Seed: 1, Size: *demoSize, ServiceAccount: true})
 		}
-		cfg := &asana.Config{BaseURL: demoServer.URL, Credentials: asana.Credentials{PersonalAccessToken: asana.Secret(demoServer.PAT())}}
+		cfg := &asana.Config{BaseURL: demoServer.URL, Credentials: asana.Credentials{PersonalAccessToken: asana.Secret(demoServer.PAT())},
+			OrganizationExportIDs: demoServer.Account().OrganizationExports()}
 		cfg.SetDefaults()
 		return cfg, cfg.Validate()
 	}

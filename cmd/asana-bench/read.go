@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/asana-beam/asana-beam/sources/asana"
+	"github.com/asana-beam/asana-beam/sources/asana/asanatest"
+)
+
+func readCmd(args []string) error {
+	fs := flag.NewFlagSet("read", flag.ExitOnError)
+	size := fs.String("size", "small", "simulated account: tiny, small, medium, large")
+	rpm := fs.Int("rpm", 1500, "the token's cap per real minute: 1500 (paid) or 150 (free)")
+	scale := fs.Float64("scale", 10, "time scale: the cap is multiplied and the latency divided by it")
+	source := fs.String("source", "bin/source-asana", "the source-asana binary (go build -o bin/source-asana ./cmd/source-asana)")
+	workers := fs.Int("workers", 10, "num_workers")
+	fs.Parse(args)
+	if _, err := os.Stat(*source); err != nil {
+		return fmt.Errorf("--source: %w (build it with: go build -o bin/source-asana ./cmd/source-asana)", err)
+	}
+	capScaled := int(float64(*rpm) * *scale)
+	lat := func(d time.Duration) time.Duration { return time.Duration(float64(d) / *scale) }
+	srv := asanatest.NewServer(asanatest.Options{Seed: 1, Size: *size, ServiceAccount: true, RPM: capScaled,
+		LatencyMin: lat(100 * time.Millisecond), LatencyMax: lat(300 * time.Millisecond)})
+	defer srv.Close()
+	acct := srv.Account()
+	exports := acct.OrganizationExports()
+
+	dir, err := os.MkdirTemp("", "asana-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	config := filepath.Join(dir, "config.json")
+	catalog := filepath.Join(dir, "catalog.json")
+	writeJSON(config, map[string]any{"credentials": map[string]any{"personal_access_token": srv.PAT()},
+		"base_url": srv.URL, "requests_per_minute": capScaled, "num_workers": *workers, "organization_export_ids": exports})
+	var streams []any
+	for _, s := range asana.Streams() {
+		streams = append(streams, map[string]any{"stream": map[string]any{"name": s.Name, "json_schema": map[string]any{},
+			"supported_sync_modes": []string{"full_refresh"}}, "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"})
+	}
+	writeJSON(catalog, map[string]any{"streams": streams})
+
+	fmt.Printf("read: %s account, cap %d/min (scaled ×%g: %d/min, latency %s-%s), %d workers\n",
+		*size, *rpm, *scale, capScaled, lat(100*time.Millisecond), lat(300*time.Millisecond), *workers)
+	cmd := exec.Command(*source, "read", "--config", config, "--catalog", catalog)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	got := map[string]map[string]int{}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		var m struct {
+			Type   string `json:"type"`
+			Record *struct {
+				Stream string          `json:"stream"`
+				Data   json.RawMessage `json:"data"`
+			} `json:"record"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			return fmt.Errorf("a stdout line is not JSON: %.200s", sc.Bytes())
+		}
+		if m.Type != "RECORD" {
+			continue
+		}
+		key := asana.EventKey(m.Record.Data)
+		if m.Record.Stream != "events" {
+			var r struct {
+				GID string `json:"gid"`
+			}
+			json.Unmarshal(m.Record.Data, &r)
+			key = r.GID
+		}
+		if got[m.Record.Stream] == nil {
+			got[m.Record.Stream] = map[string]int{}
+		}
+		got[m.Record.Stream][key]++
+	}
+	waitErr := cmd.Wait()
+	wall := time.Since(start)
+	if waitErr != nil {
+		return fmt.Errorf("source-asana read: %w", waitErr)
+	}
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
+
+	want := acct.Expected(exports)
+	var names []string
+	for _, s := range asana.Streams() {
+		names = append(names, s.Name)
+	}
+	sort.Strings(names)
+	fmt.Printf("\n| stream | expected | emitted | duplicates | missing | extra |\n|---|---:|---:|---:|---:|---:|\n")
+	total := 0
+	for _, n := range names {
+		emitted, dups := 0, 0
+		for _, c := range got[n] {
+			emitted += c
+			dups += c - 1
+		}
+		total += emitted
+		wantSet := map[string]bool{}
+		missing := 0
+		for _, g := range want[n] {
+			wantSet[g] = true
+			if got[n][g] == 0 {
+				missing++
+			}
+		}
+		extra := 0
+		for g := range got[n] {
+			if !wantSet[g] && n != "events" {
+				extra++
+			}
+		}
+		fmt.Printf("| %s | %d | %d | %d | %d | %d |\n", n, len(want[n]), emitted, dups, missing, extra)
+	}
+	reqs := srv.Requests()
+	throttled := 0
+	for _, r := range reqs {
+		if r.Status == 429 {
+			throttled++
+		}
+	}
+	floor := acct.RequestFloor(exports)
+	// The least time the cap allows: a minute's budget at once, the rest
+	// at the cap; and no less than the floor's requests take at num_workers
+	// in flight with the mean latency.
+	capTime := time.Duration(max(0, float64(floor-capScaled)/float64(capScaled)) * float64(time.Minute))
+	flightTime := time.Duration(float64(floor) * float64(lat(200*time.Millisecond)) / float64(*workers))
+	floorTime := max(capTime, flightTime)
+	fmt.Printf("\nrecords %d; requests %d, floor %d (%.3f×); 429s %d\n", total, len(reqs), floor, float64(len(reqs))/float64(floor), throttled)
+	fmt.Printf("floor time: cap %s, requests in flight %s\n", capTime.Round(time.Millisecond), flightTime.Round(time.Millisecond))
+	fmt.Printf("wall %s, floor time %s (%.2f×); unscaled: wall %s, floor time %s\n",
+		wall.Round(time.Millisecond), floorTime.Round(time.Millisecond), wall.Seconds()/floorTime.Seconds(),
+		time.Duration(float64(wall)**scale).Round(time.Second), time.Duration(float64(floorTime)**scale).Round(time.Second))
+	fmt.Printf("source-asana peak RSS %.0f MiB\n", float64(rss)/1024)
+	return nil
+}
+
+func writeJSON(path string, v any) {
+	b, _ := json.Marshal(v)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		panic(err)
+	}
+}
