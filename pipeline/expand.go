@@ -33,7 +33,7 @@ func init() {
 // unbounded, and a Dataflow job a streaming job).
 type ExpandFn struct {
 	// Config is the asana.Config as JSON, credentials redacted.
-	Config []byte `json:"config"`
+	Config string `json:"config"`
 	// Streams are the selected streams.
 	Streams []string `json:"streams"`
 	// CredentialsEnv names the environment variable with the credentials.
@@ -48,7 +48,7 @@ type ExpandFn struct {
 // Setup builds the Asana client of this worker.
 func (fn *ExpandFn) Setup() error {
 	var cfg asana.Config
-	if err := json.Unmarshal(fn.Config, &cfg); err != nil {
+	if err := json.Unmarshal([]byte(fn.Config), &cfg); err != nil {
 		return fmt.Errorf("decoding the config: %w", err)
 	}
 	creds, err := asana.CredentialsFromEnv(fn.CredentialsEnv)

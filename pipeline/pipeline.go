@@ -42,7 +42,11 @@ type Options struct {
 
 // Output is what the pipeline produces.
 type Output struct {
-	Records beam.PCollection // sinks.Record: each stream's records exactly once
+	// Records are PCollections of sinks.Record: together, each stream's
+	// records exactly once. They are kept apart, not flattened, so that a
+	// sink writes each level's records in the stage that reads them and a
+	// runner need not hold them between stages.
+	Records []beam.PCollection
 	Reports beam.PCollection // sinks.Report: what was skipped or lost
 }
 
@@ -79,15 +83,17 @@ func Build(s beam.Scope, o Options) (Output, error) {
 	if err != nil {
 		return Output{}, fmt.Errorf("pipeline: %w", err)
 	}
-	fn := &ExpandFn{Config: cfg, Streams: o.Streams, CredentialsEnv: CredentialsEnv, Window: o.Window}
-	var recs, reports []beam.PCollection
+	fn := &ExpandFn{Config: string(cfg), Streams: o.Streams, CredentialsEnv: CredentialsEnv, Window: o.Window}
+	var once, repeats, reports []beam.PCollection
 	// level expands every parent it is given, once each.
 	level := func(name string, parents beam.PCollection) beam.PCollection {
 		s := s.Scope(name)
 		keyed := beam.ParDo(s, &shardFn{Shards: o.Shards}, parents)
 		batches := beam.ParDo(s, &batchFn{}, beam.GroupByKey(s, keyed))
 		r, next, rep := beam.ParDo3(s, fn, batches)
-		recs = append(recs, r)
+		o, rp := beam.ParDo2(s, &repeatsFn{}, r)
+		once = append(once, o)
+		repeats = append(repeats, rp)
 		reports = append(reports, rep)
 		return next
 	}
@@ -104,10 +110,8 @@ func Build(s beam.Scope, o Options) (Output, error) {
 	// the subscriptions.
 	level("Tasks", only([]asana.ParentKind{asana.ParentTask, asana.ParentEvents}, p2, p3))
 
-	all := beam.Flatten(s, recs...)
-	once, repeats := beam.ParDo2(s, &repeatsFn{}, all)
 	return Output{
-		Records: beam.Flatten(s, once, transforms.Dedup(s, repeats)),
+		Records: append(once, transforms.Dedup(s, beam.Flatten(s, repeats...))),
 		Reports: beam.Flatten(s, reports...),
 	}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -20,17 +21,18 @@ func readCmd(args []string) error {
 	fs := flag.NewFlagSet("read", flag.ExitOnError)
 	size := fs.String("size", "small", "simulated account: tiny, small, medium, large")
 	rpm := fs.Int("rpm", 1500, "the token's cap per real minute: 1500 (paid) or 150 (free)")
-	scale := fs.Float64("scale", 10, "time scale: the cap is multiplied and the latency divided by it")
+	scale := fs.Float64("scale", 10, "time scale: the rate-limit window (a minute) and the latency (100-300 ms) are divided by it")
 	source := fs.String("source", "bin/source-asana", "the source-asana binary (go build -o bin/source-asana ./cmd/source-asana)")
 	workers := fs.Int("workers", 10, "num_workers")
+	timeline := fs.Bool("timeline", false, "print requests and their mean concurrency per tenth of the run")
 	fs.Parse(args)
 	if _, err := os.Stat(*source); err != nil {
 		return fmt.Errorf("--source: %w (build it with: go build -o bin/source-asana ./cmd/source-asana)", err)
 	}
-	capScaled := int(float64(*rpm) * *scale)
 	lat := func(d time.Duration) time.Duration { return time.Duration(float64(d) / *scale) }
-	srv := asanatest.NewServer(asanatest.Options{Seed: 1, Size: *size, ServiceAccount: true, RPM: capScaled,
-		LatencyMin: lat(100 * time.Millisecond), LatencyMax: lat(300 * time.Millisecond)})
+	window := lat(time.Minute)
+	srv := asanatest.NewServer(asanatest.Options{Seed: 1, Size: *size, ServiceAccount: true, RPM: *rpm, Window: window,
+		LatencyMin: lat(100 * time.Millisecond), LatencyMax: lat(300 * time.Millisecond), DisableRecording: false})
 	defer srv.Close()
 	acct := srv.Account()
 	exports := acct.OrganizationExports()
@@ -43,7 +45,7 @@ func readCmd(args []string) error {
 	config := filepath.Join(dir, "config.json")
 	catalog := filepath.Join(dir, "catalog.json")
 	writeJSON(config, map[string]any{"credentials": map[string]any{"personal_access_token": srv.PAT()},
-		"base_url": srv.URL, "requests_per_minute": capScaled, "num_workers": *workers, "organization_export_ids": exports})
+		"base_url": srv.URL, "requests_per_minute": *rpm, "num_workers": *workers, "organization_export_ids": exports})
 	var streams []any
 	for _, s := range asana.Streams() {
 		streams = append(streams, map[string]any{"stream": map[string]any{"name": s.Name, "json_schema": map[string]any{},
@@ -51,9 +53,9 @@ func readCmd(args []string) error {
 	}
 	writeJSON(catalog, map[string]any{"streams": streams})
 
-	fmt.Printf("read: %s account, cap %d/min (scaled ×%g: %d/min, latency %s-%s), %d workers\n",
-		*size, *rpm, *scale, capScaled, lat(100*time.Millisecond), lat(300*time.Millisecond), *workers)
-	cmd := exec.Command(*source, "read", "--config", config, "--catalog", catalog)
+	fmt.Printf("read: %s account, cap %d per minute, %d workers; time scaled ÷%g: window %s, latency %s-%s\n",
+		*size, *rpm, *workers, *scale, window, lat(100*time.Millisecond), lat(300*time.Millisecond))
+	cmd := exec.Command(*source, "read", "--config", config, "--catalog", catalog, "--rate-window", window.String())
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -142,7 +144,7 @@ func readCmd(args []string) error {
 	// The least time the cap allows: a minute's budget at once, the rest
 	// at the cap; and no less than the floor's requests take at num_workers
 	// in flight with the mean latency.
-	capTime := time.Duration(max(0, float64(floor-capScaled)/float64(capScaled)) * float64(time.Minute))
+	capTime := time.Duration(max(0, float64(floor-*rpm)/float64(*rpm)) * float64(window))
 	flightTime := time.Duration(float64(floor) * float64(lat(200*time.Millisecond)) / float64(*workers))
 	floorTime := max(capTime, flightTime)
 	fmt.Printf("\nrecords %d; requests %d, floor %d (%.3f×); 429s %d\n", total, len(reqs), floor, float64(len(reqs))/float64(floor), throttled)
@@ -151,6 +153,9 @@ func readCmd(args []string) error {
 		wall.Round(time.Millisecond), floorTime.Round(time.Millisecond), wall.Seconds()/floorTime.Seconds(),
 		time.Duration(float64(wall)**scale).Round(time.Second), time.Duration(float64(floorTime)**scale).Round(time.Second))
 	fmt.Printf("source-asana peak RSS %.0f MiB\n", float64(rss)/1024)
+	if *timeline {
+		printTimeline(reqs, start, wall)
+	}
 	return nil
 }
 
@@ -158,5 +163,43 @@ func writeJSON(path string, v any) {
 	b, _ := json.Marshal(v)
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		panic(err)
+	}
+}
+
+// printTimeline shows, per tenth of the run, the requests that arrived and
+// how many were in flight on average (the time they took, summed, over the
+// length of the tenth).
+func printTimeline(reqs []asanatest.Request, start time.Time, wall time.Duration) {
+	const n = 20
+	step := wall / n
+	count := make([]int, n)
+	busy := make([]time.Duration, n)
+	paths := make([]map[string]int, n)
+	for _, r := range reqs {
+		i := min(n-1, max(0, int(r.Time.Sub(start)/step)))
+		count[i]++
+		busy[i] += r.Duration
+		if paths[i] == nil {
+			paths[i] = map[string]int{}
+		}
+		p := r.Path
+		for _, seg := range []string{"/stories", "/subtasks", "/sections", "/items", "/team_memberships", "/custom_fields", "/teams"} {
+			if strings.HasSuffix(p, seg) {
+				p = seg
+			}
+		}
+		paths[i][strings.TrimPrefix(p, "/api/1.0")]++
+	}
+	for i := range n {
+		var top []string
+		for p, c := range paths[i] {
+			top = append(top, fmt.Sprintf("%s:%d", p, c))
+		}
+		sort.Strings(top)
+		if len(top) > 4 {
+			top = top[:4]
+		}
+		fmt.Printf("  %6s %5d requests, %5.1f in flight  %s\n", (time.Duration(i) * step).Round(10*time.Millisecond), count[i],
+			busy[i].Seconds()/step.Seconds(), strings.Join(top, " "))
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	_ "golang.org/x/crypto/x509roots/fallback" // CA roots for images without a system store
@@ -40,6 +41,9 @@ var (
 	statePath   = flag.String("state", "", "path of the state (JSON), optional")
 	demo        = flag.Bool("demo", false, "read a simulated Asana account served in this process")
 	demoSize    = flag.String("demo-size", "small", "size of the simulated account: tiny, small, medium or large")
+	// rateWindow scales time against a simulator whose rate-limit window
+	// is scaled alike (asana-bench); Asana's is one minute.
+	rateWindow = flag.Duration("rate-window", time.Minute, "length of the rate-limit window (for simulators with scaled time)")
 )
 
 func main() {

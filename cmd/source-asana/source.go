@@ -96,7 +96,7 @@ func catalog() *airbyte.Catalog {
 
 // connect checks the credentials with the cheapest requests there are.
 func connect(ctx context.Context, cfg *asana.Config) error {
-	c, err := asana.New(cfg, asana.Options{MaxRetries: 3})
+	c, err := asana.New(cfg, asana.Options{MaxRetries: 3, Window: *rateWindow})
 	if err != nil {
 		return err
 	}
@@ -209,7 +209,7 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 	// environment, never from the pipeline.
 	os.Setenv(pipeline.CredentialsEnv, cfg.Credentials.EnvValue())
 	p, s := beam.NewPipelineWithRoot()
-	o, err := pipeline.Build(s, pipeline.Options{Config: cfg, Streams: streams})
+	o, err := pipeline.Build(s, pipeline.Options{Config: cfg, Streams: streams, Window: *rateWindow})
 	if err != nil {
 		return fail(out, airbyte.SystemError, err)
 	}

@@ -22,11 +22,13 @@ func init() {
 // process, so all bundles share this one writer.
 var Stdout = sync.OnceValue(func() *Writer { return NewWriter(os.Stdout) })
 
-// Write writes records as RECORD messages and reports as LOG messages to
-// Stdout.
-func Write(s beam.Scope, records, reports beam.PCollection) {
+// Write writes the records of each PCollection as RECORD messages and
+// reports as LOG messages to Stdout.
+func Write(s beam.Scope, records []beam.PCollection, reports beam.PCollection) {
 	s = s.Scope("Airbyte")
-	beam.ParDo0(s, &WriteRecordsFn{}, records)
+	for _, r := range records {
+		beam.ParDo0(s, &WriteRecordsFn{}, r)
+	}
 	beam.ParDo0(s, &WriteReportsFn{}, reports)
 }
 
