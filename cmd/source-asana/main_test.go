@@ -243,9 +243,12 @@ func allStreams() []string {
 // stream with the simulator's truth: every record the token can see,
 // exactly once, with Asana's values, valid under the discovered schema.
 func TestReadEveryStream(t *testing.T) {
-	for _, size := range []string{"tiny", "small"} {
-		t.Run(size, func(t *testing.T) {
-			srv := asanatest.NewServer(asanatest.Options{Seed: 42, Size: size, ServiceAccount: true})
+	for _, tc := range []struct {
+		size           string
+		serviceAccount bool
+	}{{"tiny", true}, {"small", true}, {"tiny", false}} {
+		t.Run(fmt.Sprintf("%s, service account %v", tc.size, tc.serviceAccount), func(t *testing.T) {
+			srv := asanatest.NewServer(asanatest.Options{Seed: 42, Size: tc.size, ServiceAccount: tc.serviceAccount})
 			defer srv.Close()
 			acct := srv.Account()
 			exports := acct.OrganizationExports()

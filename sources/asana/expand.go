@@ -158,8 +158,26 @@ func (x *Expander) list(ctx context.Context, l Listing, p Parent, extra url.Valu
 		}
 	} else {
 		_, err = x.client.List(ctx, path, q, handle)
+		if k, v, ok := fallback(l, err); ok && extra == nil {
+			x.log.Info("listing again with a parameter Asana asked for", "stream", l.Stream, "parent", p.String(), "param", k+"="+v)
+			return x.list(ctx, l, p, url.Values{k: {v}}, out)
+		}
 	}
 	return got, x.report(l, p, err, out)
+}
+
+// fallback reports the listing's fallback parameter that a 400 asks for.
+func fallback(l Listing, err error) (string, string, bool) {
+	var ae *Error
+	if !errors.As(err, &ae) || ae.Status != 400 {
+		return "", "", false
+	}
+	for k, v := range l.Fallback {
+		if strings.HasPrefix(ae.Message, k+":") {
+			return k, v, true
+		}
+	}
+	return "", "", false
 }
 
 // report sorts a listing's error: skipped, lost, or fatal.

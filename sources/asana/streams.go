@@ -39,6 +39,9 @@ type Listing struct {
 	Twin   string            // compact stream cut from the same records
 	Single bool              // GET one object, not a list
 	Yields ParentKind        // records of this listing are parents of this kind too
+	// Fallback are query parameters to add, and try once more, when Asana
+	// answers 400 about one of them being missing.
+	Fallback map[string]string
 }
 
 // Listings is the request plan of a full sync: every stream of the
@@ -49,7 +52,10 @@ var Listings = []Listing{
 	{Stream: "tags", Parent: ParentWorkspace, Path: "/tags", Query: map[string]string{"workspace": "{gid}"}},
 	{Stream: "custom_fields", Parent: ParentWorkspace, Path: "/workspaces/{gid}/custom_fields"},
 	{Stream: "projects", Parent: ParentWorkspace, Path: "/projects", Query: map[string]string{"workspace": "{gid}"}, Yields: ParentProject},
-	{Stream: "portfolios", Parent: ParentWorkspace, Path: "/portfolios", Query: map[string]string{"workspace": "{gid}"}, Twin: "portfolios_compact", Yields: ParentPortfolio},
+	// Without owner a service account lists every portfolio and anyone else
+	// their own (Asana's spec); should Asana insist on owner, owner=me.
+	{Stream: "portfolios", Parent: ParentWorkspace, Path: "/portfolios", Query: map[string]string{"workspace": "{gid}"}, Twin: "portfolios_compact", Yields: ParentPortfolio,
+		Fallback: map[string]string{"owner": "me"}},
 	{Stream: "teams", Parent: ParentOrganization, Path: "/organizations/{gid}/teams", Yields: ParentTeam},
 	{Stream: "team_memberships", Parent: ParentTeam, Path: "/teams/{gid}/team_memberships"},
 	{Stream: "sections", Parent: ParentProject, Path: "/projects/{gid}/sections", Twin: "sections_compact"},

@@ -68,8 +68,8 @@ func (a *Account) Expected(exports []string) map[string][]string {
 		}
 		if ws != free { // 402 on the free workspace
 			add("custom_fields", a.CustomFields(ws))
-			add("portfolios", a.Portfolios(ws, ""))
-			for _, pf := range a.Portfolios(ws, "") {
+			add("portfolios", a.Portfolios(ws, a.portfolioOwner()))
+			for _, pf := range a.Portfolios(ws, a.portfolioOwner()) {
 				add("portfolio_items", a.PortfolioItems(pf))
 				add("portfolios_memberships", a.PortfolioMemberships(pf))
 			}
@@ -86,7 +86,9 @@ func (a *Account) Expected(exports []string) map[string][]string {
 		add("stories", a.Stories(t))
 		add("attachments", a.Attachments(t))
 	}
-	add("organization_exports", exports)
+	if a.s.opts.ServiceAccount { // exports are for service accounts only
+		add("organization_exports", exports)
+	}
 	out := map[string][]string{}
 	for s, set := range sets {
 		out[s] = keys(set)
@@ -107,10 +109,10 @@ func (a *Account) RequestFloor(exports []string) int {
 	free := a.PersonalWorkspace()
 	for _, ws := range a.GIDs("workspace") {
 		n += pages(len(a.WorkspaceUsers(ws))) + pages(len(a.Tags(ws))) + pages(len(a.Projects(ws)))
-		n += pages(len(a.CustomFields(ws))) + pages(len(a.Portfolios(ws, "")))
+		n += pages(len(a.CustomFields(ws))) + pages(len(a.Portfolios(ws, a.portfolioOwner())))
 		if ws != free {
 			n += pages(len(a.Teams(ws)))
-			for _, pf := range a.Portfolios(ws, "") {
+			for _, pf := range a.Portfolios(ws, a.portfolioOwner()) {
 				n += pages(len(a.PortfolioItems(pf))) + pages(len(a.PortfolioMemberships(pf)))
 			}
 		}
@@ -131,4 +133,13 @@ func (a *Account) RequestFloor(exports []string) int {
 		}
 	}
 	return n + len(exports)
+}
+
+// portfolioOwner is whose portfolios the token lists: a service account
+// lists every portfolio (no owner), anyone else their own.
+func (a *Account) portfolioOwner() string {
+	if a.s.opts.ServiceAccount {
+		return ""
+	}
+	return a.Me()
 }

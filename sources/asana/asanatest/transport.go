@@ -23,6 +23,10 @@ import (
 // testing/synctest bubbles.
 func (s *Sim) Transport() http.RoundTripper { return memTransport{h: s} }
 
+// HandlerTransport serves any handler in memory like Transport, for tests
+// that wrap the Sim in a handler of their own (to break one endpoint, say).
+func HandlerTransport(h http.Handler) http.RoundTripper { return memTransport{h: h} }
+
 type memTransport struct{ h http.Handler }
 
 func (t memTransport) RoundTrip(req *http.Request) (*http.Response, error) {
