@@ -449,3 +449,71 @@ func TestReadEventsDuringTheSync(t *testing.T) {
 	}
 	t.Logf("%d events read; the simulator's projects report %d in all", len(seen), len(truth))
 }
+
+// TestReadFailsClearly: bad config, catalog or state, or rejected
+// credentials, end a read with one error TRACE naming the problem, a
+// failure type, and a non-zero exit; no stack trace, no token.
+func TestReadFailsClearly(t *testing.T) {
+	srv := asanatest.NewServer(asanatest.Options{Seed: 1})
+	defer srv.Close()
+	good := simConfig(t, srv, nil)
+	cat, _ := discover(t, good)
+	catalog := configured(t, cat, "users", "tasks")
+	stream := func(name, mode string) map[string]any {
+		return map[string]any{"stream": map[string]any{"name": name}, "sync_mode": mode, "destination_sync_mode": "overwrite"}
+	}
+	proto := protocol(t)
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		ftype string
+		want  string
+	}{
+		{"bad token", []string{"--config", simConfig(t, srv, map[string]any{"credentials": map[string]any{"personal_access_token": "2/1/2:s3cr3t"}}), "--catalog", catalog},
+			"config_error", "asana rejected the credentials (Not Authorized)"},
+		{"no config", []string{"--catalog", catalog}, "config_error", "missing --config"},
+		{"config not JSON", []string{"--config", writeRaw(t, `{"credentials":`), "--catalog", catalog}, "config_error", "invalid config: config: not a JSON object"},
+		{"no catalog", []string{"--config", good}, "config_error", "missing --catalog"},
+		{"unknown stream", []string{"--config", good, "--catalog", writeJSON(t, map[string]any{"streams": []any{stream("__AIRBYTE__stream_that_does_not_exist", "full_refresh")}})},
+			"config_error", `invalid catalog: streams[0].stream.name: unknown stream "__AIRBYTE__stream_that_does_not_exist"`},
+		{"bad sync mode", []string{"--config", good, "--catalog", writeJSON(t, map[string]any{"streams": []any{stream("users", "INVALID")}})},
+			"config_error", `invalid catalog: streams[0].sync_mode: "INVALID" is not supported for users`},
+		{"duplicate stream", []string{"--config", good, "--catalog", writeJSON(t, map[string]any{"streams": []any{stream("users", "full_refresh"), stream("users", "full_refresh")}})},
+			"config_error", `invalid catalog: streams[1].stream.name: stream "users" is configured twice`},
+		{"state not JSON", []string{"--config", good, "--catalog", catalog, "--state", writeRaw(t, `[{"type":`)}, "config_error", "invalid state"},
+		{"missing file", []string{"--config", "/nonexistent/config.json", "--catalog", catalog}, "config_error", "no such file or directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runBinary(t, append([]string{"read"}, tc.args...)...)
+			validateLines(t, proto, r)
+			if r.code == 0 {
+				t.Errorf("exit 0, want non-zero")
+			}
+			var errs []map[string]any
+			for _, m := range r.msgs {
+				if tr, ok := m["trace"].(map[string]any); ok && tr["type"] == "ERROR" {
+					errs = append(errs, tr["error"].(map[string]any))
+				}
+			}
+			if len(errs) != 1 {
+				t.Fatalf("%d error traces, want 1: %v\nstderr: %s", len(errs), r.msgs, r.stderr)
+			}
+			if msg := errs[0]["message"].(string); errs[0]["failure_type"] != tc.ftype || !strings.Contains(msg, tc.want) {
+				t.Errorf("error %v %q, want %s containing %q", errs[0]["failure_type"], msg, tc.ftype, tc.want)
+			}
+			all := string(bytes.Join(r.lines, nil)) + r.stderr
+			if strings.Contains(all, "goroutine ") || strings.Contains(all, "panic") || strings.Contains(all, "s3cr3t") {
+				t.Errorf("output has a stack trace or the token:\n%s", all)
+			}
+		})
+	}
+}
+
+func writeRaw(t *testing.T, s string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "file.json")
+	if err := os.WriteFile(f, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}

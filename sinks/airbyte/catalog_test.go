@@ -1,0 +1,91 @@
+package airbyte
+
+import (
+	"errors"
+	"testing"
+)
+
+func known(s string) bool { return s == "users" || s == "tasks" }
+
+func TestParseCatalog(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string // want: the error, "" for none
+	}{
+		{`{"streams":[{"stream":{"name":"users"},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"}]}`, ""},
+		{``, `invalid catalog: the file is empty; it must be a JSON object with "streams"`},
+		{`[]`, `invalid catalog: not a JSON object: found array`},
+		{`{}`, `invalid catalog: streams: missing`},
+		{`{"streams":[]}`, `invalid catalog: streams: empty: configure at least one stream`},
+		{`{"streams":[{"stream":{},"sync_mode":"full_refresh"}]}`, `invalid catalog: streams[0].stream.name: missing`},
+		{`{"streams":[{"stream":{"name":5},"sync_mode":"full_refresh"}]}`, `invalid catalog: streams[0].stream.name: must be a string, got number`},
+		{`{"streams":[{"stream":{"name":"x"},"sync_mode":"full_refresh"}]}`, `invalid catalog: streams[0].stream.name: unknown stream "x"`},
+		{`{"streams":[{"stream":{"name":"tasks"},"sync_mode":"incremental"}]}`, `invalid catalog: streams[0].sync_mode: "incremental" is not supported for tasks; use full_refresh`},
+		{`{"streams":[{"stream":{"name":"tasks"},"sync_mode":"full_refresh"},{"stream":{"name":"tasks"},"sync_mode":"full_refresh"}]}`,
+			`invalid catalog: streams[1].stream.name: stream "tasks" is configured twice (also streams[0])`},
+	} {
+		_, err := ParseCatalog([]byte(tc.in), known, "full_refresh")
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("ParseCatalog(%s)\n got %q\nwant %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestParseState(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{``, 0, ""},
+		{`null`, 0, ""},
+		{`[]`, 0, ""},
+		{`[{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"}}}]`, 1, ""},
+		{`{"legacy":1}`, 1, ""},
+		{`[{"type":"BOGUS"}]`, 0, `invalid state: [0].type: must be STREAM, GLOBAL or LEGACY, got "BOGUS"`},
+		{`[1]`, 0, `invalid state: [0]: not a state message: found number`},
+		{`"x"`, 0, `invalid state: must be a JSON array of state messages or an object`},
+		{`{"a":`, 0, `invalid state: not valid JSON`},
+	} {
+		msgs, err := ParseState([]byte(tc.in))
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.want || len(msgs) != tc.n {
+			t.Errorf("ParseState(%s) = %d messages, %q; want %d, %q", tc.in, len(msgs), got, tc.n, tc.want)
+		}
+	}
+}
+
+func FuzzParseCatalog(f *testing.F) {
+	f.Add([]byte(`{"streams":[{"stream":{"name":"users"},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"}]}`))
+	f.Add([]byte(`{"streams":[{"stream":{"name":"tasks"},"sync_mode":"incremental"}]}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cat, err := ParseCatalog(data, known, "full_refresh")
+		var ie *InputError
+		switch {
+		case err != nil && (!errors.As(err, &ie) || ie.Message == ""):
+			t.Fatalf("error %v is not an *InputError with a message", err)
+		case err == nil && len(cat.Streams) == 0:
+			t.Fatal("accepted a catalog without streams")
+		}
+	})
+}
+
+func FuzzParseState(f *testing.F) {
+	f.Add([]byte(`[{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"}}}]`))
+	f.Add([]byte(`{"x":1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if _, err := ParseState(data); err != nil {
+			var ie *InputError
+			if !errors.As(err, &ie) || ie.Message == "" {
+				t.Fatalf("error %v is not an *InputError with a message", err)
+			}
+		}
+	})
+}
