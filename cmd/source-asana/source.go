@@ -4,19 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 
+	"github.com/asana-beam/asana-beam/cmd/internal/cli"
 	"github.com/asana-beam/asana-beam/pipeline"
 	"github.com/asana-beam/asana-beam/sinks/airbyte"
 	"github.com/asana-beam/asana-beam/sources/asana"
-	"github.com/asana-beam/asana-beam/sources/asana/asanatest"
 )
 
 // run executes one command and returns the exit code.
@@ -53,36 +51,24 @@ func fail(out *airbyte.Writer, failureType string, err error) int {
 }
 
 // demoServer is the simulated account of --demo, served in this process.
-var demoServer *asanatest.Server
+var demoServer *cli.Demo
 
 // loadConfig reads --config, or makes the demo's.
 func loadConfig() (*asana.Config, error) {
 	if *demo {
 		if demoServer == nil {
-			demoServer = asanatest.NewServer(asanatest.Options{Seed: 1, Size: *demoSize, ServiceAccount: true})
+			d, err := cli.NewDemo(*demoSize)
+			if err != nil {
+				return nil, err
+			}
+			demoServer = d
 		}
-		cfg := &asana.Config{BaseURL: demoServer.URL, Credentials: asana.Credentials{PersonalAccessToken: asana.Secret(demoServer.PAT())},
-			OrganizationExportIDs: demoServer.Account().OrganizationExports()}
-		cfg.SetDefaults()
-		return cfg, cfg.Validate()
+		return demoServer.Config(), nil
 	}
 	if *configPath == "" {
 		return nil, errors.New("missing --config: give the path of the connector configuration (JSON)")
 	}
-	data, err := os.ReadFile(*configPath)
-	if err != nil {
-		return nil, fmt.Errorf("reading the config: %w", unwrapPath(err))
-	}
-	return asana.ParseConfig(data)
-}
-
-// unwrapPath keeps the cause of a file error; the path is the user's own.
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %w", pe.Path, pe.Err)
-	}
-	return err
+	return cli.LoadConfig(*configPath)
 }
 
 func catalog() *airbyte.Catalog {
@@ -92,21 +78,6 @@ func catalog() *airbyte.Catalog {
 			SupportedSyncModes: []string{"full_refresh"}, SourceDefinedPrimaryKey: [][]string{s.PrimaryKey}})
 	}
 	return &c
-}
-
-// connect checks the credentials with the cheapest requests there are.
-func connect(ctx context.Context, cfg *asana.Config) error {
-	c, err := asana.New(cfg, asana.Options{MaxRetries: 3, Window: *rateWindow})
-	if err != nil {
-		return err
-	}
-	var me struct {
-		GID string `json:"gid"`
-	}
-	if err := c.Get(ctx, "/users/me", url.Values{"opt_fields": {"gid"}}, &me); err != nil {
-		return err
-	}
-	return nil
 }
 
 func check(ctx context.Context, out *airbyte.Writer) int {
@@ -122,24 +93,10 @@ func check(ctx context.Context, out *airbyte.Writer) int {
 	if err != nil {
 		return status(err)
 	}
-	if err := connect(ctx, cfg); err != nil {
-		return status(explain(err))
+	if _, err := cli.Connect(ctx, cfg, *rateWindow); err != nil {
+		return status(err)
 	}
 	return status(nil)
-}
-
-// explain turns a client error into a message a user can act on.
-func explain(err error) error {
-	var ae *asana.Error
-	if errors.As(err, &ae) {
-		switch {
-		case ae.Status == 401:
-			return fmt.Errorf("asana rejected the credentials (%s): check the personal access token, or reconnect the OAuth app", ae.Message)
-		case ae.Kind == asana.KindTransient:
-			return fmt.Errorf("asana could not be reached: %w", err)
-		}
-	}
-	return err
 }
 
 func failureType(err error) string {
@@ -171,9 +128,9 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 		if *catalogPath == "" {
 			return fail(out, airbyte.ConfigError, errors.New("missing --catalog: give the path of the configured catalog (JSON)"))
 		}
-		data, err := os.ReadFile(*catalogPath)
+		data, err := cli.ReadFile("catalog", *catalogPath)
 		if err != nil {
-			return fail(out, airbyte.ConfigError, fmt.Errorf("reading the catalog: %w", unwrapPath(err)))
+			return fail(out, airbyte.ConfigError, err)
 		}
 		cat, err := airbyte.ParseCatalog(data, func(s string) bool { _, ok := asana.StreamByName(s); return ok }, "full_refresh")
 		if err != nil {
@@ -184,16 +141,16 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 		}
 	}
 	if *statePath != "" {
-		data, err := os.ReadFile(*statePath)
+		data, err := cli.ReadFile("state", *statePath)
 		if err != nil {
-			return fail(out, airbyte.ConfigError, fmt.Errorf("reading the state: %w", unwrapPath(err)))
+			return fail(out, airbyte.ConfigError, err)
 		}
 		if _, err := airbyte.ParseState(data); err != nil {
 			return fail(out, airbyte.ConfigError, err)
 		}
 	}
-	if err := connect(ctx, cfg); err != nil {
-		return fail(out, failureType(err), explain(err))
+	if _, err := cli.Connect(ctx, cfg, *rateWindow); err != nil {
+		return fail(out, failureType(err), err)
 	}
 	for _, s := range streams {
 		out.Status(s, airbyte.Started)
@@ -266,8 +223,6 @@ func lostCounts(res beam.PipelineResult) map[string]int64 {
 	}
 	return lost
 }
-
-var _ = metrics.Results{}
 
 // jobError turns a failed job into a message and a failure type. The
 // runner hands back the DoFn's error as text, so the kind is read from the

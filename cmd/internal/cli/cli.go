@@ -1,0 +1,126 @@
+// Package cli holds what asana-beam's commands share: reading the
+// connector configuration (or making the demo's), checking the credentials
+// before a run, and turning errors into messages a user can act on.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/asana-beam/asana-beam/sources/asana"
+	"github.com/asana-beam/asana-beam/sources/asana/asanatest"
+)
+
+// TokenEnv is the environment variable a personal access token may come
+// from instead of a config file.
+const TokenEnv = "ASANA_TOKEN"
+
+// Demo serves a simulated Asana account in this process for --demo.
+type Demo struct {
+	*asanatest.Server
+}
+
+// NewDemo starts a simulated account of size (tiny, small, medium, large).
+func NewDemo(size string) (*Demo, error) {
+	ok := false
+	for _, s := range asanatest.Sizes() {
+		ok = ok || s == size
+	}
+	if !ok {
+		return nil, fmt.Errorf("--demo-size: want one of %v, got %q", asanatest.Sizes(), size)
+	}
+	return &Demo{asanatest.NewServer(asanatest.Options{Seed: 1, Size: size, ServiceAccount: true})}, nil
+}
+
+// Config returns a configuration that reads the whole demo account.
+func (d *Demo) Config() *asana.Config {
+	cfg := &asana.Config{BaseURL: d.URL, Credentials: asana.Credentials{PersonalAccessToken: asana.Secret(d.PAT())},
+		OrganizationExportIDs: d.Account().OrganizationExports()}
+	cfg.SetDefaults()
+	return cfg
+}
+
+// LoadConfig reads the configuration file at path. With no path, a
+// personal access token in $ASANA_TOKEN makes a configuration with the
+// defaults; with neither, the error says how to give credentials.
+func LoadConfig(path string) (*asana.Config, error) {
+	if path == "" {
+		tok := os.Getenv(TokenEnv)
+		if tok == "" {
+			return nil, errors.New("no Asana credentials: give --config with a config file (as for Airbyte's source-asana), " +
+				"or a personal access token in the environment variable " + TokenEnv + " (from https://app.asana.com/0/developer-console); --demo reads a simulated account")
+		}
+		cfg := &asana.Config{Credentials: asana.Credentials{PersonalAccessToken: asana.Secret(tok)}}
+		cfg.SetDefaults()
+		return cfg, cfg.Validate()
+	}
+	data, err := ReadFile("config", path)
+	if err != nil {
+		return nil, err
+	}
+	return asana.ParseConfig(data)
+}
+
+// ReadFile reads one of the command's input files, what names it in the
+// error ("reading the catalog: catalog.json: no such file or directory").
+func ReadFile(what, path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = fmt.Errorf("%s: %w", pe.Path, pe.Err)
+		}
+		return nil, fmt.Errorf("reading the %s: %w", what, err)
+	}
+	return data, nil
+}
+
+// Me is who the token belongs to.
+type Me struct {
+	GID   string `json:"gid"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+// Connect checks the credentials with the cheapest request there is and
+// says whose they are. window is the rate-limit window (a minute, unless
+// time is scaled against a simulator).
+func Connect(ctx context.Context, cfg *asana.Config, window time.Duration) (Me, error) {
+	c, err := asana.New(cfg, asana.Options{MaxRetries: 3, Window: window})
+	if err != nil {
+		return Me{}, err
+	}
+	var me Me
+	if err := c.Get(ctx, "/users/me", url.Values{"opt_fields": {"gid,name,email"}}, &me); err != nil {
+		return Me{}, Explain(err)
+	}
+	return me, nil
+}
+
+// Explain turns a client error into a message a user can act on.
+func Explain(err error) error {
+	var ae *asana.Error
+	if errors.As(err, &ae) {
+		switch {
+		case ae.Status == 401:
+			return &explained{fmt.Sprintf("asana rejected the credentials (%s): check the personal access token, or reconnect the OAuth app", ae.Message), err}
+		case ae.Kind == asana.KindTransient:
+			return &explained{"asana could not be reached: " + err.Error(), err}
+		}
+	}
+	return err
+}
+
+// explained is an error with a message for people, keeping the cause for
+// errors.As.
+type explained struct {
+	msg string
+	err error
+}
+
+func (e *explained) Error() string { return e.msg }
+func (e *explained) Unwrap() error { return e.err }
