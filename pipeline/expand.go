@@ -118,6 +118,7 @@ func (c chanEmitter) Parent(p asana.Parent) { c <- found{parent: &p} }
 func (c chanEmitter) Skipped(s asana.Skip) {
 	c <- found{report: &sinks.Report{Stream: s.Stream, Message: "skipped " + s.String()}}
 }
+func (c chanEmitter) Pages(stream string, n int) { countPages(stream, n) }
 func (c chanEmitter) Lost(s asana.Skip) {
 	c <- found{report: &sinks.Report{Stream: s.Stream, Lost: true, Message: "lost " + s.String()}}
 }
@@ -161,6 +162,7 @@ func (fn *ExpandFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracker, b 
 		switch {
 		case f.rec != nil:
 			recordsRead.Inc(ctx, 1)
+			countRecord(f.rec.Stream)
 			emitRecord(*f.rec)
 		case f.parent != nil:
 			emitParent(*f.parent)

@@ -137,6 +137,21 @@ func sharedLimiter(cfg *Config, window time.Duration) (*Limiter, error) {
 	return actual.(*Limiter), nil
 }
 
+// SharedLimiterStats sums the stats of every process-wide limiter: what
+// this process has sent to Asana, for progress lines.
+func SharedLimiterStats() LimiterStats {
+	var sum LimiterStats
+	limiters.Range(func(_, v any) bool {
+		s := v.(*Limiter).Stats()
+		sum.Requests += s.Requests
+		sum.Throttled += s.Throttled
+		sum.Waited += s.Waited
+		sum.Limit += s.Limit
+		return true
+	})
+	return sum
+}
+
 // Limiter returns the limiter this client's requests go through.
 func (c *Client) Limiter() *Limiter { return c.lim }
 

@@ -34,6 +34,8 @@ type Emitter interface {
 	// Lost reports readable data lost to an error that retries did not
 	// cure: the stream is incomplete.
 	Lost(s Skip)
+	// Pages counts the pages (requests) a listing of stream took.
+	Pages(stream string, n int)
 }
 
 // Skip names what could not be read and why.
@@ -153,11 +155,14 @@ func (x *Expander) list(ctx context.Context, l Listing, p Parent, extra url.Valu
 	var err error
 	if l.Single {
 		var rec json.RawMessage
+		out.Pages(l.Stream, 1)
 		if err = x.client.Get(ctx, path, url.Values{"opt_fields": q["opt_fields"]}, &rec); err == nil {
 			err = handle([]json.RawMessage{rec})
 		}
 	} else {
-		_, err = x.client.List(ctx, path, q, handle)
+		var st ListStats
+		st, err = x.client.List(ctx, path, q, handle)
+		out.Pages(l.Stream, st.Pages)
 		if k, v, ok := fallback(l, err); ok && extra == nil {
 			x.log.Info("listing again with a parameter Asana asked for", "stream", l.Stream, "parent", p.String(), "param", k+"="+v)
 			return x.list(ctx, l, p, url.Values{k: {v}}, out)
@@ -354,6 +359,7 @@ func (x *Expander) events(ctx context.Context, l Listing, p Parent, out Emitter)
 	sync := p.Sync
 	for range 1000 {
 		page, err := x.client.Events(ctx, p.GID, sync, q)
+		out.Pages(l.Stream, 1)
 		if err != nil {
 			return x.report(l, p, err, out)
 		}

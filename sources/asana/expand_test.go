@@ -47,6 +47,7 @@ func (c *collector) Lost(s asana.Skip) {
 	c.lost = append(c.lost, s.String())
 	c.mu.Unlock()
 }
+func (c *collector) Pages(string, int) {}
 
 // walk expands everything below the roots, each parent once, in plain Go:
 // the order of the pipeline's levels without Beam.
