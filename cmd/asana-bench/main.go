@@ -2,6 +2,7 @@
 //
 //	asana-bench limiter --rpm 1500 --latency 100ms --duration 3m
 //	asana-bench read --size medium --rpm 1500 --scale 10
+//	asana-bench export --size medium --rpm 1500 --scale 10
 //
 // limiter drives the client as hard as it goes (every worker listing a
 // project's tasks, page after page) against a simulator that enforces the
@@ -35,8 +36,12 @@ import (
 )
 
 func main() {
-	if len(os.Args) >= 2 && os.Args[1] == "read" {
-		if err := readCmd(os.Args[2:]); err != nil {
+	if len(os.Args) >= 2 && (os.Args[1] == "read" || os.Args[1] == "export") {
+		cmd := readCmd
+		if os.Args[1] == "export" {
+			cmd = exportCmd
+		}
+		if err := cmd(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "asana-bench:", err)
 			os.Exit(1)
 		}
@@ -45,6 +50,7 @@ func main() {
 	if len(os.Args) < 2 || os.Args[1] != "limiter" {
 		fmt.Fprintln(os.Stderr, "usage: asana-bench limiter [--rpm N] [--latency D[-D]] [--duration D] [--workers N] [--size S]")
 		fmt.Fprintln(os.Stderr, "       asana-bench read [--size S] [--rpm N] [--scale F] [--source PATH]")
+		fmt.Fprintln(os.Stderr, "       asana-bench export [--size S] [--rpm N] [--scale F] [--export PATH]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet("limiter", flag.ExitOnError)

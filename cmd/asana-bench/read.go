@@ -19,33 +19,19 @@ import (
 
 func readCmd(args []string) error {
 	fs := flag.NewFlagSet("read", flag.ExitOnError)
-	size := fs.String("size", "small", "simulated account: tiny, small, medium, large")
-	rpm := fs.Int("rpm", 1500, "the token's cap per real minute: 1500 (paid) or 150 (free)")
-	scale := fs.Float64("scale", 10, "time scale: the rate-limit window (a minute) and the latency (100-300 ms) are divided by it")
+	o := addSimFlags(fs)
 	source := fs.String("source", "bin/source-asana", "the source-asana binary (go build -o bin/source-asana ./cmd/source-asana)")
-	workers := fs.Int("workers", 10, "num_workers")
-	timeline := fs.Bool("timeline", false, "print requests and their mean concurrency per tenth of the run")
+	timeline := fs.Bool("timeline", false, "print requests and their mean concurrency per twentieth of the run")
 	fs.Parse(args)
 	if _, err := os.Stat(*source); err != nil {
 		return fmt.Errorf("--source: %w (build it with: go build -o bin/source-asana ./cmd/source-asana)", err)
 	}
-	lat := func(d time.Duration) time.Duration { return time.Duration(float64(d) / *scale) }
-	window := lat(time.Minute)
-	srv := asanatest.NewServer(asanatest.Options{Seed: 1, Size: *size, ServiceAccount: true, RPM: *rpm, Window: window,
-		LatencyMin: lat(100 * time.Millisecond), LatencyMax: lat(300 * time.Millisecond), DisableRecording: false})
-	defer srv.Close()
-	acct := srv.Account()
-	exports := acct.OrganizationExports()
-
-	dir, err := os.MkdirTemp("", "asana-bench")
+	r, err := o.start()
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	config := filepath.Join(dir, "config.json")
-	catalog := filepath.Join(dir, "catalog.json")
-	writeJSON(config, map[string]any{"credentials": map[string]any{"personal_access_token": srv.PAT()},
-		"base_url": srv.URL, "requests_per_minute": *rpm, "num_workers": *workers, "organization_export_ids": exports})
+	defer r.close()
+	catalog := filepath.Join(r.dir, "catalog.json")
 	var streams []any
 	for _, s := range asana.Streams() {
 		streams = append(streams, map[string]any{"stream": map[string]any{"name": s.Name, "json_schema": map[string]any{},
@@ -53,9 +39,8 @@ func readCmd(args []string) error {
 	}
 	writeJSON(catalog, map[string]any{"streams": streams})
 
-	fmt.Printf("read: %s account, cap %d per minute, %d workers; time scaled ÷%g: window %s, latency %s-%s\n",
-		*size, *rpm, *workers, *scale, window, lat(100*time.Millisecond), lat(300*time.Millisecond))
-	cmd := exec.Command(*source, "read", "--config", config, "--catalog", catalog, "--rate-window", window.String())
+	r.describe("read")
+	cmd := exec.Command(*source, "read", "--config", r.config, "--catalog", catalog, "--rate-window", r.window.String())
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -66,6 +51,7 @@ func readCmd(args []string) error {
 		return err
 	}
 	got := map[string]map[string]int{}
+	jsonBytes := map[string]int64{} // the records as JSON lines
 	sc := bufio.NewScanner(out)
 	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
@@ -94,6 +80,7 @@ func readCmd(args []string) error {
 			got[m.Record.Stream] = map[string]int{}
 		}
 		got[m.Record.Stream][key]++
+		jsonBytes[m.Record.Stream] += int64(len(m.Record.Data)) + 1
 	}
 	waitErr := cmd.Wait()
 	wall := time.Since(start)
@@ -102,13 +89,13 @@ func readCmd(args []string) error {
 	}
 	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
 
-	want := acct.Expected(exports)
+	want := r.acct.Expected(r.exports)
 	var names []string
 	for _, s := range asana.Streams() {
 		names = append(names, s.Name)
 	}
 	sort.Strings(names)
-	fmt.Printf("\n| stream | expected | emitted | duplicates | missing | extra |\n|---|---:|---:|---:|---:|---:|\n")
+	fmt.Printf("\n| stream | expected | emitted | duplicates | missing | extra | JSON lines bytes |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	total := 0
 	for _, n := range names {
 		emitted, dups := 0, 0
@@ -131,28 +118,17 @@ func readCmd(args []string) error {
 				extra++
 			}
 		}
-		fmt.Printf("| %s | %d | %d | %d | %d | %d |\n", n, len(want[n]), emitted, dups, missing, extra)
+		fmt.Printf("| %s | %d | %d | %d | %d | %d | %d |\n", n, len(want[n]), emitted, dups, missing, extra, jsonBytes[n])
 	}
-	reqs := srv.Requests()
+	reqs := r.srv.Requests()
 	throttled := 0
 	for _, r := range reqs {
 		if r.Status == 429 {
 			throttled++
 		}
 	}
-	floor := acct.RequestFloor(exports)
-	// The least time the cap allows: a minute's budget at once, the rest
-	// at the cap; and no less than the floor's requests take at num_workers
-	// in flight with the mean latency.
-	capTime := time.Duration(max(0, float64(floor-*rpm)/float64(*rpm)) * float64(window))
-	flightTime := time.Duration(float64(floor) * float64(lat(200*time.Millisecond)) / float64(*workers))
-	floorTime := max(capTime, flightTime)
-	fmt.Printf("\nrecords %d; requests %d, floor %d (%.3f×); 429s %d\n", total, len(reqs), floor, float64(len(reqs))/float64(floor), throttled)
-	fmt.Printf("floor time: cap %s, requests in flight %s\n", capTime.Round(time.Millisecond), flightTime.Round(time.Millisecond))
-	fmt.Printf("wall %s, floor time %s (%.2f×); unscaled: wall %s, floor time %s\n",
-		wall.Round(time.Millisecond), floorTime.Round(time.Millisecond), wall.Seconds()/floorTime.Seconds(),
-		time.Duration(float64(wall)**scale).Round(time.Second), time.Duration(float64(floorTime)**scale).Round(time.Second))
-	fmt.Printf("source-asana peak RSS %.0f MiB\n", float64(rss)/1024)
+	printFloor(r, len(reqs), throttled, wall)
+	fmt.Printf("records %d; source-asana peak RSS %.0f MiB\n", total, float64(rss)/1024)
 	if *timeline {
 		printTimeline(reqs, start, wall)
 	}

@@ -1,0 +1,370 @@
+package parquet
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"   // gs:// outputs
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local" // local outputs
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/asana-beam/asana-beam/sinks"
+	"github.com/asana-beam/asana-beam/sinks/tabular"
+)
+
+func init() {
+	register.DoFn3x1[context.Context, sinks.Record, func(File), error](&WriteFn{})
+	register.Emitter1[File]()
+	register.DoFn2x0[File, func(string, File)](&keyFileFn{})
+	register.Emitter2[string, File]()
+	register.DoFn2x0[sinks.Report, func(string, sinks.Report)](&keyReportFn{})
+	register.Emitter2[string, sinks.Report]()
+	register.DoFn4x1[context.Context, string, func(*File) bool, func(*sinks.Report) bool, error](&FinalizeFn{})
+}
+
+// Export describes one export run to a directory: local, or gs:// through
+// Beam's filesystems.
+type Export struct {
+	// Dir is where the streams go: Dir/<stream>/part-NNNNN.parquet and
+	// Dir/_manifest.json.
+	Dir string `json:"dir"`
+	// RunID names the run; its files are written under Dir/_tmp/RunID and
+	// moved into place only when every one of them is complete.
+	RunID string `json:"run_id"`
+	// Schemas maps each exported stream to its JSON Schema.
+	Schemas map[string]string `json:"schemas"`
+	// Source describes what was exported, for the manifest.
+	Source map[string]string `json:"source"`
+	// StartedAt is when the run began.
+	StartedAt time.Time `json:"started_at"`
+}
+
+// NewRunID returns a fresh run id: the time and a random suffix.
+func NewRunID(now time.Time) string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// ManifestName is the file written last: an export is finished when it
+// exists and names the run's files.
+const ManifestName = "_manifest.json"
+
+// File is one Parquet file a bundle wrote under its temporary name.
+type File struct {
+	Stream string `json:"stream"`
+	Path   string `json:"path"`
+	Rows   int64  `json:"rows"`
+}
+
+// Write writes each PCollection of sinks.Record to Parquet files and, when
+// all are written, moves them into place and writes the manifest. Reports
+// (skipped parts, lost data) go into the manifest; a stream with lost data
+// is marked incomplete there.
+func Write(s beam.Scope, e Export, records []beam.PCollection, reports beam.PCollection) {
+	s = s.Scope("Parquet")
+	var files []beam.PCollection
+	for _, r := range records {
+		files = append(files, beam.ParDo(s, &WriteFn{Export: e}, r))
+	}
+	keyed := beam.ParDo(s, &keyFileFn{}, beam.Flatten(s, files...))
+	keyedReports := beam.ParDo(s, &keyReportFn{}, reports)
+	beam.ParDo0(s, &FinalizeFn{Export: e}, beam.CoGroupByKey(s, keyed, keyedReports))
+}
+
+// WriteFn writes the records of a bundle, one temporary file per stream.
+type WriteFn struct {
+	Export Export `json:"export"`
+
+	fields map[string][]tabular.Field
+	open   map[string]*openFile
+}
+
+type openFile struct {
+	file File
+	wc   io.WriteCloser
+	w    *Writer
+}
+
+// Setup parses the schemas once.
+func (fn *WriteFn) Setup() error {
+	fn.fields = map[string][]tabular.Field{}
+	for stream, schema := range fn.Export.Schemas {
+		f, err := tabular.FromJSONSchema([]byte(schema))
+		if err != nil {
+			return fmt.Errorf("schema of %s: %w", stream, err)
+		}
+		fn.fields[stream] = f
+	}
+	return nil
+}
+
+// StartBundle starts with no open file.
+func (fn *WriteFn) StartBundle(_ context.Context, _ func(File)) { fn.open = map[string]*openFile{} }
+
+// ProcessElement writes one record.
+func (fn *WriteFn) ProcessElement(ctx context.Context, r sinks.Record, _ func(File)) error {
+	of, ok := fn.open[r.Stream]
+	if !ok {
+		fields, known := fn.fields[r.Stream]
+		if !known {
+			return fmt.Errorf("parquet: no schema for stream %s", r.Stream)
+		}
+		p := tempPath(fn.Export, r.Stream, randomName())
+		fs, err := filesystem.New(ctx, p)
+		if err != nil {
+			return err
+		}
+		wc, err := fs.OpenWrite(ctx, p)
+		fs.Close()
+		if err != nil {
+			return fmt.Errorf("creating %s: %w", p, err)
+		}
+		w, err := NewWriter(wc, fields, Options{})
+		if err != nil {
+			wc.Close()
+			return err
+		}
+		of = &openFile{file: File{Stream: r.Stream, Path: p}, wc: wc, w: w}
+		fn.open[r.Stream] = of
+	}
+	n, err := of.w.Write([][]byte{r.Data})
+	if err != nil {
+		return fmt.Errorf("writing %s record %s: %w", r.Stream, r.Key, err)
+	}
+	if n != 1 {
+		return fmt.Errorf("writing %s record %s: %d rows written, want 1", r.Stream, r.Key, n)
+	}
+	of.file.Rows++
+	return nil
+}
+
+// FinishBundle completes the bundle's files and hands them on.
+func (fn *WriteFn) FinishBundle(_ context.Context, emit func(File)) error {
+	for _, of := range fn.open {
+		if err := of.w.Close(); err != nil {
+			return fmt.Errorf("finishing %s: %w", of.file.Path, err)
+		}
+		if err := of.wc.Close(); err != nil {
+			return fmt.Errorf("closing %s: %w", of.file.Path, err)
+		}
+		if of.w.Rows() != of.file.Rows {
+			return fmt.Errorf("%s holds %d rows, want %d", of.file.Path, of.w.Rows(), of.file.Rows)
+		}
+		emit(of.file)
+	}
+	fn.open = nil
+	return nil
+}
+
+func randomName() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func join(dir string, elem ...string) string {
+	if strings.Contains(dir, "://") {
+		return strings.TrimRight(dir, "/") + "/" + path.Join(elem...)
+	}
+	return filepath.Join(append([]string{dir}, elem...)...)
+}
+
+func tempPath(e Export, stream, name string) string {
+	return join(e.Dir, "_tmp", e.RunID, stream, name+".parquet")
+}
+
+type keyFileFn struct{}
+
+func (*keyFileFn) ProcessElement(f File, emit func(string, File)) { emit("", f) }
+
+type keyReportFn struct{}
+
+func (*keyReportFn) ProcessElement(r sinks.Report, emit func(string, sinks.Report)) { emit("", r) }
+
+// Manifest describes a finished export.
+type Manifest struct {
+	Format     string                    `json:"format"`
+	RunID      string                    `json:"run_id"`
+	StartedAt  time.Time                 `json:"started_at"`
+	FinishedAt time.Time                 `json:"finished_at"`
+	Source     map[string]string         `json:"source"`
+	Complete   bool                      `json:"complete"`
+	Streams    map[string]ManifestStream `json:"streams"`
+}
+
+// ManifestStream is one stream of a manifest.
+type ManifestStream struct {
+	Records  int64           `json:"records"`
+	Files    []string        `json:"files"`
+	Complete bool            `json:"complete"`
+	Problems []string        `json:"problems,omitempty"`
+	Schema   json.RawMessage `json:"schema"`
+}
+
+// FinalizeFn runs once, after every file is written: it replaces each
+// stream's previous files with the run's, writes an empty file for a
+// stream without records (so that readers see its columns), writes the
+// manifest last and removes the run's temporary directory.
+type FinalizeFn struct {
+	Export Export `json:"export"`
+}
+
+// ProcessElement finalizes the run.
+func (fn *FinalizeFn) ProcessElement(ctx context.Context, _ string, files func(*File) bool, reports func(*sinks.Report) bool) error {
+	e := fn.Export
+	fs, err := filesystem.New(ctx, join(e.Dir, ManifestName))
+	if err != nil {
+		return err
+	}
+	defer fs.Close()
+	byStream := map[string][]File{}
+	var f File
+	for files(&f) {
+		byStream[f.Stream] = append(byStream[f.Stream], f)
+	}
+	m := Manifest{Format: "asana-beam parquet export 1", RunID: e.RunID, StartedAt: e.StartedAt, Source: e.Source,
+		Complete: true, Streams: map[string]ManifestStream{}}
+	var r sinks.Report
+	problems := map[string][]string{}
+	lost := map[string]bool{}
+	for reports(&r) {
+		problems[r.Stream] = append(problems[r.Stream], r.Message)
+		lost[r.Stream] = lost[r.Stream] || r.Lost
+	}
+	// No manifest while files move: a reader must not take a half-moved
+	// export for a finished one.
+	if err := remove(ctx, fs, join(e.Dir, ManifestName)); err != nil {
+		return err
+	}
+	var streams []string
+	for s := range e.Schemas {
+		streams = append(streams, s)
+	}
+	sort.Strings(streams)
+	for _, stream := range streams {
+		ms := ManifestStream{Complete: !lost[stream], Problems: problems[stream], Schema: json.RawMessage(e.Schemas[stream])}
+		sort.Strings(ms.Problems)
+		m.Complete = m.Complete && ms.Complete
+		fl := byStream[stream]
+		sort.Slice(fl, func(i, j int) bool { return fl[i].Path < fl[j].Path })
+		if len(fl) == 0 {
+			p, err := fn.emptyFile(ctx, fs, stream)
+			if err != nil {
+				return err
+			}
+			fl = []File{{Stream: stream, Path: p}}
+		}
+		old, err := fs.List(ctx, join(e.Dir, stream, "part-*.parquet"))
+		if err != nil {
+			return fmt.Errorf("listing the previous files of %s: %w", stream, err)
+		}
+		for _, o := range old {
+			if err := remove(ctx, fs, o); err != nil {
+				return err
+			}
+		}
+		for i, f := range fl {
+			name := fmt.Sprintf("part-%05d.parquet", i)
+			if err := rename(ctx, fs, f.Path, join(e.Dir, stream, name)); err != nil {
+				return err
+			}
+			ms.Records += f.Rows
+			ms.Files = append(ms.Files, stream+"/"+name)
+		}
+		m.Streams[stream] = ms
+	}
+	m.FinishedAt = time.Now().UTC()
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := filesystem.Write(ctx, fs, join(e.Dir, ManifestName), append(b, '\n')); err != nil {
+		return fmt.Errorf("writing the manifest: %w", err)
+	}
+	if !strings.Contains(e.Dir, "://") {
+		os.RemoveAll(join(e.Dir, "_tmp", e.RunID))
+		os.Remove(join(e.Dir, "_tmp")) // only if empty: another run may be writing
+	}
+	return nil
+}
+
+func (fn *FinalizeFn) emptyFile(ctx context.Context, fs filesystem.Interface, stream string) (string, error) {
+	fields, err := tabular.FromJSONSchema([]byte(fn.Export.Schemas[stream]))
+	if err != nil {
+		return "", err
+	}
+	p := tempPath(fn.Export, stream, "empty")
+	wc, err := fs.OpenWrite(ctx, p)
+	if err != nil {
+		return "", fmt.Errorf("creating %s: %w", p, err)
+	}
+	w, err := NewWriter(wc, fields, Options{})
+	if err == nil {
+		err = w.Close()
+	}
+	if cerr := wc.Close(); err == nil {
+		err = cerr
+	}
+	return p, err
+}
+
+func remove(ctx context.Context, fs filesystem.Interface, p string) error {
+	r, ok := fs.(filesystem.Remover)
+	if !ok {
+		return fmt.Errorf("the filesystem of %s cannot remove files", p)
+	}
+	if err := r.Remove(ctx, p); err != nil && !os.IsNotExist(err) && !strings.Contains(err.Error(), "not exist") {
+		return fmt.Errorf("removing %s: %w", p, err)
+	}
+	return nil
+}
+
+func rename(ctx context.Context, fs filesystem.Interface, from, to string) error {
+	if !strings.Contains(to, "://") {
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			return err
+		}
+	}
+	if r, ok := fs.(filesystem.Renamer); ok {
+		if err := r.Rename(ctx, from, to); err != nil {
+			return fmt.Errorf("moving %s to %s: %w", from, to, err)
+		}
+		return nil
+	}
+	if err := filesystem.Copy(ctx, fs, from, to); err != nil {
+		return fmt.Errorf("copying %s to %s: %w", from, to, err)
+	}
+	return remove(ctx, fs, from)
+}
+
+// ReadManifest reads the manifest of the export in dir.
+func ReadManifest(ctx context.Context, dir string) (*Manifest, error) {
+	p := join(dir, ManifestName)
+	fs, err := filesystem.New(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	defer fs.Close()
+	b, err := filesystem.Read(ctx, fs, p)
+	if err != nil {
+		return nil, fmt.Errorf("reading the manifest: %w", err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("decoding the manifest %s: %w", p, err)
+	}
+	return &m, nil
+}

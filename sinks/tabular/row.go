@@ -1,0 +1,106 @@
+package tabular
+
+// FieldError is a record that does not fit the fields: invalid JSON, or a
+// value that does not fit its field. Path names the value at fault, such as
+// "memberships[2].project.gid"; it is empty for the record itself.
+type FieldError struct {
+	Path    string
+	Message string
+}
+
+func (e *FieldError) Error() string {
+	if e.Path == "" {
+		return e.Message
+	}
+	return e.Path + ": " + e.Message
+}
+
+// Row converts one JSON record to a row of Go values for the fields. It is
+// NewDecoder(fields).Row(record); a sink that converts many records builds
+// its Decoder once.
+func Row(fields []Field, record []byte) (map[string]any, error) {
+	return NewDecoder(fields).Row(record)
+}
+
+// Row converts one JSON record (an object) to a row: a map keyed by field
+// name with a value for every field, typed per field:
+//
+//	String     string
+//	Int64      int64
+//	Double     float64
+//	Bool       bool
+//	Timestamp  time.Time, UTC, truncated to the microsecond
+//	Date       time.Time at midnight UTC
+//	JSON       string, the value as compact JSON text
+//	Record     map[string]any, the same way
+//	Repeated   []any of the above (nil for a null element)
+//
+// The value is nil for JSON null and for a field missing from the record.
+// The errors are those of Decode, each a *FieldError.
+func (d *Decoder) Row(record []byte) (map[string]any, error) {
+	b := mapBuilder{d: d}
+	b.push(frame{m: make(map[string]any, len(d.root.fields))})
+	if err := d.Decode(record, &b); err != nil {
+		return nil, err
+	}
+	return b.stack[0].m, nil
+}
+
+// mapBuilder is the Handler of Row.
+type mapBuilder struct {
+	d     *Decoder
+	stack []frame
+}
+
+// frame is a record or a list being built.
+type frame struct {
+	m    map[string]any
+	list []any
+}
+
+func (b *mapBuilder) push(f frame) { b.stack = append(b.stack, f) }
+
+func (b *mapBuilder) pop() frame {
+	f := b.stack[len(b.stack)-1]
+	b.stack = b.stack[:len(b.stack)-1]
+	return f
+}
+
+// put sets field f of the current record, or appends an element to the
+// current list.
+func (b *mapBuilder) put(f int, v any) {
+	top := &b.stack[len(b.stack)-1]
+	if top.m == nil {
+		top.list = append(top.list, v)
+		return
+	}
+	top.m[b.d.numbered[f].Name] = v
+}
+
+func (b *mapBuilder) Null(f int)        { b.put(f, nil) }
+func (b *mapBuilder) NullElement(f int) { b.put(f, nil) }
+func (b *mapBuilder) BeginList(int)     { b.push(frame{list: []any{}}) }
+func (b *mapBuilder) EndList(f int)     { b.put(f, b.pop().list) }
+
+func (b *mapBuilder) BeginRecord(f int) {
+	b.push(frame{m: make(map[string]any, len(b.d.numbered[f].Fields))})
+}
+
+func (b *mapBuilder) EndRecord(f int) { b.put(f, b.pop().m) }
+
+func (b *mapBuilder) Bytes(f int, v []byte) { b.put(f, string(v)) }
+func (b *mapBuilder) Double(f int, v float64) {
+	b.put(f, v)
+}
+func (b *mapBuilder) Bool(f int, v bool) { b.put(f, v) }
+
+func (b *mapBuilder) Int64(f int, v int64) {
+	switch b.d.numbered[f].Type {
+	case Timestamp:
+		b.put(f, TimeOfMicros(v))
+	case Date:
+		b.put(f, TimeOfDays(v))
+	default:
+		b.put(f, v)
+	}
+}
