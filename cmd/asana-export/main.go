@@ -74,17 +74,18 @@ func run(ctx context.Context) (int, error) {
 		return exitUsage, err
 	}
 	var cfg *asana.Config
+	window := *rateWindow
 	if *demo {
 		d, err := cli.NewDemo(*demoSize)
 		if err != nil {
 			return exitUsage, err
 		}
 		defer d.Close()
-		cfg = d.Config()
+		cfg, window = d.Config(), d.Window
 	} else if cfg, err = cli.LoadConfig(*configPath); err != nil {
 		return exitUsage, err
 	}
-	me, err := cli.Connect(ctx, cfg, *rateWindow)
+	me, err := cli.Connect(ctx, cfg, window)
 	if err != nil {
 		return exitUsage, err
 	}
@@ -100,7 +101,7 @@ func run(ctx context.Context) (int, error) {
 
 	os.Setenv(pipeline.CredentialsEnv, cfg.Credentials.EnvValue())
 	p, s := beam.NewPipelineWithRoot()
-	out, err := pipeline.Build(s, pipeline.Options{Config: cfg, Streams: streams, Window: *rateWindow})
+	out, err := pipeline.Build(s, pipeline.Options{Config: cfg, Streams: streams, Window: window})
 	if err != nil {
 		return exitFailed, err
 	}
@@ -109,7 +110,7 @@ func run(ctx context.Context) (int, error) {
 	fmt.Fprintf(os.Stderr, "asana-export: %d streams of %s's Asana (%s) to %s, run %s\n", len(streams), me.Name, cfg.BaseURL, *output, export.RunID)
 	done := make(chan struct{})
 	if !*quiet {
-		go showProgress(done, cfg.RequestsPerMinute, *rateWindow)
+		go showProgress(done, cfg.RequestsPerMinute, window)
 	}
 	_, err = beamx.RunWithMetrics(ctx, p)
 	close(done)

@@ -53,6 +53,14 @@ func fail(out *airbyte.Writer, failureType string, err error) int {
 // demoServer is the simulated account of --demo, served in this process.
 var demoServer *cli.Demo
 
+// window is the rate-limit window: the demo's, or --rate-window.
+func window() time.Duration {
+	if demoServer != nil {
+		return demoServer.Window
+	}
+	return *rateWindow
+}
+
 // loadConfig reads --config, or makes the demo's.
 func loadConfig() (*asana.Config, error) {
 	if *demo {
@@ -93,7 +101,7 @@ func check(ctx context.Context, out *airbyte.Writer) int {
 	if err != nil {
 		return status(err)
 	}
-	if _, err := cli.Connect(ctx, cfg, *rateWindow); err != nil {
+	if _, err := cli.Connect(ctx, cfg, window()); err != nil {
 		return status(err)
 	}
 	return status(nil)
@@ -149,7 +157,7 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 			return fail(out, airbyte.ConfigError, err)
 		}
 	}
-	if _, err := cli.Connect(ctx, cfg, *rateWindow); err != nil {
+	if _, err := cli.Connect(ctx, cfg, window()); err != nil {
 		return fail(out, failureType(err), err)
 	}
 	for _, s := range streams {
@@ -166,7 +174,7 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 	// environment, never from the pipeline.
 	os.Setenv(pipeline.CredentialsEnv, cfg.Credentials.EnvValue())
 	p, s := beam.NewPipelineWithRoot()
-	o, err := pipeline.Build(s, pipeline.Options{Config: cfg, Streams: streams, Window: *rateWindow})
+	o, err := pipeline.Build(s, pipeline.Options{Config: cfg, Streams: streams, Window: window()})
 	if err != nil {
 		return fail(out, airbyte.SystemError, err)
 	}

@@ -19,10 +19,18 @@ import (
 // from instead of a config file.
 const TokenEnv = "ASANA_TOKEN"
 
-// Demo serves a simulated Asana account in this process for --demo.
+// Demo serves a simulated Asana account in this process for --demo: a
+// paid plan's limit (1,500 requests per window) and Asana's latency
+// (100-300 ms), with time running ten times faster, so that the window is
+// six seconds and a small account takes seconds, not minutes.
 type Demo struct {
 	*asanatest.Server
+	// Window is the demo's rate-limit window; clients must use it too.
+	Window time.Duration
 }
+
+// demoSpeedup is how much faster time runs in the demo.
+const demoSpeedup = 10
 
 // NewDemo starts a simulated account of size (tiny, small, medium, large).
 func NewDemo(size string) (*Demo, error) {
@@ -33,7 +41,11 @@ func NewDemo(size string) (*Demo, error) {
 	if !ok {
 		return nil, fmt.Errorf("--demo-size: want one of %v, got %q", asanatest.Sizes(), size)
 	}
-	return &Demo{asanatest.NewServer(asanatest.Options{Seed: 1, Size: size, ServiceAccount: true})}, nil
+	window := time.Minute / demoSpeedup
+	srv := asanatest.NewServer(asanatest.Options{Seed: 1, Size: size, ServiceAccount: true,
+		RPM: asana.DefaultRequestsPerMinute, Window: window,
+		LatencyMin: 100 * time.Millisecond / demoSpeedup, LatencyMax: 300 * time.Millisecond / demoSpeedup})
+	return &Demo{Server: srv, Window: window}, nil
 }
 
 // Config returns a configuration that reads the whole demo account.
