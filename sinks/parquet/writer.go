@@ -82,7 +82,7 @@ var ErrClosed = errors.New("parquet: the writer is closed")
 // Writer writes the records of one table to a Parquet file. It is not safe
 // for concurrent use.
 type Writer struct {
-	pw      *parquet.Writer
+	pw      *parquet.GenericWriter[any]
 	dec     *tabular.Decoder
 	shred   *shredder
 	opts    Options
@@ -129,7 +129,7 @@ func NewWriter(w io.Writer, fields []tabular.Field, opts Options) (*Writer, erro
 		return nil, fmt.Errorf("parquet: %w", err)
 	}
 	wr := &Writer{
-		pw:    parquet.NewWriter(w, config),
+		pw:    parquet.NewGenericWriter[any](w, config),
 		dec:   tabular.NewDecoder(fields),
 		shred: newShredder(fields),
 		opts:  opts,

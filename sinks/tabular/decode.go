@@ -550,7 +550,7 @@ func (s *scanner) int64() (int64, error) {
 		return 0, s.errorf("%s is out of range for a 64-bit integer", snippet(num))
 	}
 	// A fraction of zeros (2.0) or an exponent (2e3) may still be integral.
-	if i := bytes.IndexByte(num, '.'); i >= 0 && bytes.IndexAny(num, "eE") < 0 &&
+	if i := bytes.IndexByte(num, '.'); i >= 0 && !bytes.ContainsAny(num, "eE") &&
 		len(bytes.Trim(num[i+1:], "0")) == 0 {
 		if v, ok := parseInt(num[:i]); ok {
 			return v, nil
