@@ -14,6 +14,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/asana-beam/asana-beam/sinks"
 	"github.com/asana-beam/asana-beam/sources/asana"
@@ -65,6 +66,7 @@ func init() {
 	register.DoFn3x0[sinks.Record, func(sinks.Record), func(string, sinks.Record)](&repeatsFn{})
 	register.Emitter1[sinks.Record]()
 	register.Emitter2[string, sinks.Record]()
+	register.DoFn1x2[sinks.Record, sinks.Record, error](&inflateFn{})
 }
 
 // Build adds the pipeline to s.
@@ -110,8 +112,9 @@ func Build(s beam.Scope, o Options) (Output, error) {
 	// the subscriptions.
 	level("Tasks", only([]asana.ParentKind{asana.ParentTask, asana.ParentEvents}, p2, p3))
 
+	deduped := beam.ParDo(s, &inflateFn{}, transforms.Dedup(s, beam.Flatten(s, repeats...)))
 	return Output{
-		Records: append(once, transforms.Dedup(s, beam.Flatten(s, repeats...))),
+		Records: append(once, deduped),
 		Reports: beam.Flatten(s, reports...),
 	}, nil
 }
@@ -208,13 +211,34 @@ func (*dropCoveredFn) ProcessElement(parent string, trees func(*asana.Parent) bo
 
 // repeatsFn sends the records of streams that can hold one record twice to
 // deduplication, keyed by stream and primary key, and the others straight
-// on.
+// on. Records on their way to deduplication are zstd-compressed: a runner
+// holds them until every copy has arrived (Prism in memory), and Asana's
+// JSON shrinks several times.
 type repeatsFn struct{}
 
 func (*repeatsFn) ProcessElement(r sinks.Record, once func(sinks.Record), repeats func(string, sinks.Record)) {
 	if st, ok := asana.StreamByName(r.Stream); ok && st.MayRepeat {
+		r.Data = zstdEncoder.EncodeAll(r.Data, nil)
 		repeats(r.Stream+"/"+r.Key, r)
 		return
 	}
 	once(r)
 }
+
+// inflateFn undoes repeatsFn's compression after deduplication.
+type inflateFn struct{}
+
+func (*inflateFn) ProcessElement(r sinks.Record) (sinks.Record, error) {
+	data, err := zstdDecoder.DecodeAll(r.Data, nil)
+	if err != nil {
+		return sinks.Record{}, fmt.Errorf("decompressing %s record %s: %w", r.Stream, r.Key, err)
+	}
+	r.Data = data
+	return r, nil
+}
+
+// The encoder and decoder are safe for concurrent EncodeAll and DecodeAll.
+var (
+	zstdEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	zstdDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0))
+)
