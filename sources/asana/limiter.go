@@ -21,7 +21,9 @@ import (
 //
 // A 429 still arriving means somebody else spends the same token: every
 // request waits for its Retry-After, and the budget shrinks by a fifth
-// (once per episode), growing back by a tenth per quiet window.
+// (once per episode, and not when the 429 came with every slot in flight,
+// which points at the concurrency limit), growing back by a tenth per
+// quiet window.
 //
 // A Limiter is safe for concurrent use; share one per token.
 type Limiter struct {
@@ -164,7 +166,12 @@ func (l *Limiter) Throttled(d time.Duration) {
 	defer l.mu.Unlock()
 	now := time.Now()
 	l.stats.Throttled++
-	if !now.Before(l.paused) && now.Sub(l.lastCut) >= l.window/4 {
+	// With every slot in flight the 429 is likely Asana's concurrency
+	// limit (50 GETs in flight), reached by a hair when num_workers is 50:
+	// the server counts a request until it has finished it, the client
+	// until it has read the body. That is no reason to spend less.
+	atConcurrencyCap := l.active >= l.inFlight
+	if !atConcurrencyCap && !now.Before(l.paused) && now.Sub(l.lastCut) >= l.window/4 {
 		l.limit = max(1, l.limit-max(1, l.limit/5))
 		l.lastCut = now
 	}

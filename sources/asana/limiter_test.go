@@ -163,3 +163,25 @@ func TestNewLimiterRejectsBadBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestLimiterConcurrency429KeepsTheBudget: a 429 with every slot in flight
+// is Asana's concurrency limit, not another client: pause, but no cut.
+func TestLimiterConcurrency429KeepsTheBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l, _ := NewLimiter(100, 2, time.Minute)
+		r1, _ := l.Acquire(context.Background())
+		r2, _ := l.Acquire(context.Background())
+		l.Throttled(time.Second)
+		r1()
+		r2()
+		if got := l.Stats().Limit; got != 100 {
+			t.Errorf("limit after a 429 at the concurrency cap = %d, want 100", got)
+		}
+		start := time.Now()
+		r, _ := l.Acquire(context.Background())
+		r()
+		if waited := time.Since(start); waited != time.Second {
+			t.Errorf("next request after %v, want the Retry-After of 1s", waited)
+		}
+	})
+}

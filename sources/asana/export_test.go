@@ -1,0 +1,4 @@
+package asana
+
+// MaxInWindow is maxInWindow for the external tests.
+var MaxInWindow = maxInWindow
