@@ -517,3 +517,53 @@ func writeRaw(t *testing.T, s string) string {
 	}
 	return f
 }
+
+// TestReadInterrupted: SIGINT stops a read within seconds; every stream is
+// left INCOMPLETE, one error trace says so, and the exit is non-zero.
+func TestReadInterrupted(t *testing.T) {
+	srv := asanatest.NewServer(asanatest.Options{Seed: 3, Size: "small", LatencyMin: 20 * time.Millisecond, LatencyMax: 40 * time.Millisecond})
+	defer srv.Close()
+	config := simConfig(t, srv, nil)
+	cat, _ := discover(t, config)
+	cmd := exec.Command(binary, "read", "--config", config, "--catalog", configured(t, cat, "tasks", "stories"))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	cmd.Process.Signal(os.Interrupt)
+	start := time.Now()
+	err := cmd.Wait()
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %v to stop after SIGINT", d)
+	}
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 {
+		t.Fatalf("interrupted read: %v, want a non-zero exit", err)
+	}
+	last := map[string]string{}
+	var errs []string
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil {
+			t.Fatalf("stdout line is not JSON: %q", line)
+		}
+		if tr, ok := m["trace"].(map[string]any); ok {
+			if ss, ok := tr["stream_status"].(map[string]any); ok {
+				last[ss["stream_descriptor"].(map[string]any)["name"].(string)] = ss["status"].(string)
+			}
+			if e, ok := tr["error"].(map[string]any); ok {
+				errs = append(errs, e["message"].(string))
+			}
+		}
+	}
+	if diff := cmp.Diff(map[string]string{"tasks": "INCOMPLETE", "stories": "INCOMPLETE"}, last); diff != "" {
+		t.Errorf("last statuses (-want +got):\n%s", diff)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0], "interrupted") {
+		t.Errorf("error traces %q, want one saying the sync was interrupted", errs)
+	}
+	if strings.Contains(stderr.String(), "goroutine ") {
+		t.Errorf("a stack trace on stderr:\n%s", stderr.String())
+	}
+}
