@@ -15,7 +15,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"sort"
@@ -47,9 +46,9 @@ var (
 func main() {
 	flag.Parse()
 	beam.Init()
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	cli.Logging(ctx)
 	code, err := run(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "asana-export:", err)

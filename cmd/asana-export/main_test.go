@@ -243,6 +243,9 @@ func TestInterruptedExportPublishesNothing(t *testing.T) {
 	if !strings.Contains(out.String(), "nothing of this run was published") {
 		t.Errorf("the output does not say nothing was published:\n%s", out.String())
 	}
+	if strings.Contains(out.String(), "goroutine ") || strings.Contains(out.String(), "level=ERROR") {
+		t.Errorf("the runner's teardown reached the output:\n%s", out.String())
+	}
 	after, err := os.ReadFile(filepath.Join(dir, parquet.ManifestName))
 	if err != nil || !bytes.Equal(before, after) {
 		t.Errorf("the previous manifest changed or went away: %v", err)

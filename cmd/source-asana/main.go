@@ -15,13 +15,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/asana-beam/asana-beam/cmd/internal/cli"
 	_ "golang.org/x/crypto/x509roots/fallback" // CA roots for images without a system store
 )
 
@@ -56,9 +57,8 @@ func main() {
 	flag.Usage = usage
 	flag.Parse()
 	beam.Init()
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	cli.Logging(ctx)
 	os.Exit(run(ctx, cmd))
 }

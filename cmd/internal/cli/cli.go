@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"time"
@@ -136,3 +137,37 @@ type explained struct {
 
 func (e *explained) Error() string { return e.msg }
 func (e *explained) Unwrap() error { return e.err }
+
+// Logging sets the process's default logger: warnings and errors on
+// stderr, and nothing once ctx ends. An interrupted run tears Beam's runner
+// down mid-bundle, and its logs of that (stack traces included) would only
+// bury the one line the command prints about the interruption.
+func Logging(ctx context.Context) {
+	h := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})
+	slog.SetDefault(slog.New(&untilDone{Handler: h, ctx: ctx}))
+}
+
+// untilDone drops every record once ctx is done.
+type untilDone struct {
+	slog.Handler
+	ctx context.Context
+}
+
+func (h *untilDone) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.ctx.Err() == nil && h.Handler.Enabled(ctx, l)
+}
+
+func (h *untilDone) Handle(ctx context.Context, r slog.Record) error {
+	if h.ctx.Err() != nil {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h *untilDone) WithAttrs(a []slog.Attr) slog.Handler {
+	return &untilDone{Handler: h.Handler.WithAttrs(a), ctx: h.ctx}
+}
+
+func (h *untilDone) WithGroup(g string) slog.Handler {
+	return &untilDone{Handler: h.Handler.WithGroup(g), ctx: h.ctx}
+}
