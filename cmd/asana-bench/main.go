@@ -26,7 +26,6 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -128,25 +127,14 @@ func limiter(rpm int, latency string, duration time.Duration, workers int, size 
 	}
 	wg.Wait()
 	reqs := srv.Requests()
-	var times []time.Time
-	throttled, steady := 0, 0
+	steady := 0
 	for _, r := range reqs {
-		times = append(times, r.Time)
-		if r.Status == 429 {
-			throttled++
-		}
 		if r.Time.Sub(start) >= time.Minute {
 			steady++
 		}
 	}
-	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
-	most, j := 0, 0
-	for i := range times {
-		for times[i].Sub(times[j]) >= time.Minute {
-			j++
-		}
-		most = max(most, i-j+1)
-	}
+	throttled := asanatest.Throttled(reqs)
+	most := asanatest.MostInWindow(asanatest.Arrivals(reqs), time.Minute)
 	st := c.Limiter().Stats()
 	elapsed := time.Since(start)
 	fmt.Printf("requests %d in %s; after the first minute %.2f/s (cap %.2f/s); 429s %d; most in any sliding minute %d (cap %d); limiter wait %s\n",

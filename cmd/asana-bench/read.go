@@ -121,13 +121,7 @@ func readCmd(args []string) error {
 		fmt.Printf("| %s | %d | %d | %d | %d | %d | %d |\n", n, len(want[n]), emitted, dups, missing, extra, jsonBytes[n])
 	}
 	reqs := r.srv.Requests()
-	throttled := 0
-	for _, r := range reqs {
-		if r.Status == 429 {
-			throttled++
-		}
-	}
-	printFloor(r, len(reqs), throttled, wall)
+	printFloor(r, reqs, wall)
 	fmt.Printf("records %d; source-asana peak RSS %.0f MiB\n", total, float64(rss)/1024)
 	if *timeline {
 		printTimeline(reqs, start, wall)

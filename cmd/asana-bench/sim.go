@@ -70,8 +70,10 @@ func (r *simRun) close() {
 	os.RemoveAll(r.dir)
 }
 
-// printFloor prints requests and wall time against their floors.
-func printFloor(r *simRun, requests, throttled int, wall time.Duration) {
+// printFloor prints the requests of a run and its wall time against their
+// floors.
+func printFloor(r *simRun, reqs []asanatest.Request, wall time.Duration) {
+	requests, throttled := len(reqs), asanatest.Throttled(reqs)
 	floor := r.acct.RequestFloor(r.exports)
 	// The least time the cap allows: a window's budget at once, the rest at
 	// the cap; and no less than the floor's requests take at num_workers in

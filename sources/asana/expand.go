@@ -190,11 +190,11 @@ func (x *Expander) report(l Listing, p Parent, err error, out Emitter) error {
 	if err == nil {
 		return nil
 	}
+	if ctxDone(err) {
+		return err
+	}
 	var ae *Error
-	if !errors.As(err, &ae) || ctxDone(err) {
-		if ctxDone(err) {
-			return err
-		}
+	if !errors.As(err, &ae) {
 		out.Lost(Skip{Stream: l.Stream, Parent: p, Message: err.Error()})
 		return nil
 	}

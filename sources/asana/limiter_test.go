@@ -3,26 +3,13 @@ package asana
 import (
 	"context"
 	"math/rand/v2"
-	"sort"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
-)
 
-// maxInWindow is the largest number of times within any half-open window
-// of length w.
-func maxInWindow(times []time.Time, w time.Duration) int {
-	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
-	best, j := 0, 0
-	for i := range times {
-		for times[i].Sub(times[j]) >= w {
-			j++
-		}
-		best = max(best, i-j+1)
-	}
-	return best
-}
+	"github.com/asana-beam/asana-beam/sources/asana/asanatest"
+)
 
 // TestLimiterHoldsSlidingWindow runs many goroutines through the limiter in
 // virtual time with random latencies and checks, at the simulated arrival
@@ -84,7 +71,7 @@ func TestLimiterHoldsSlidingWindow(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			if got := maxInWindow(arrivals, time.Minute); got > tc.budget {
+			if got := asanatest.MostInWindow(arrivals, time.Minute); got > tc.budget {
 				t.Errorf("budget %d: %d requests arrived within one minute", tc.budget, got)
 			}
 			if peak > tc.inFlight {

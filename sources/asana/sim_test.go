@@ -110,16 +110,6 @@ func TestListEveryProjectsTasks(t *testing.T) {
 	}
 }
 
-// maxPerWindow counts requests arriving at the simulator within any
-// sliding window.
-func maxPerWindow(reqs []asanatest.Request, w time.Duration) int {
-	var ts []time.Time
-	for _, r := range reqs {
-		ts = append(ts, r.Time)
-	}
-	return asana.MaxInWindow(ts, w)
-}
-
 // TestLimiterHoldsTheSimulatorsCap drives the client as hard as it goes for
 // several virtual minutes against a simulator that enforces Asana's
 // limits, and counts at the simulator.
@@ -157,20 +147,16 @@ func TestLimiterHoldsTheSimulatorsCap(t *testing.T) {
 				}
 				wg.Wait()
 				reqs := sim.Requests()
-				throttled := 0
 				var steady int
 				for _, r := range reqs {
-					if r.Status == 429 {
-						throttled++
-					}
 					if r.Time.Sub(start) >= time.Minute && r.Time.Sub(start) < 3*time.Minute {
 						steady++
 					}
 				}
-				if throttled != 0 {
+				if throttled := asanatest.Throttled(reqs); throttled != 0 {
 					t.Errorf("%d requests were answered 429", throttled)
 				}
-				if got := maxPerWindow(reqs, time.Minute); got > tc.rpm {
+				if got := asanatest.MostInWindow(asanatest.Arrivals(reqs), time.Minute); got > tc.rpm {
 					t.Errorf("%d requests arrived within one minute, cap %d", got, tc.rpm)
 				}
 				perSecond := float64(steady) / 120
@@ -215,13 +201,7 @@ func TestAnotherClientSharesTheToken(t *testing.T) {
 		}
 		// The rejected requests count in Asana's window: the two clients
 		// together must not be rejected over and over.
-		rejected := 0
-		for _, r := range sim.Requests() {
-			if r.Status == 429 {
-				rejected++
-			}
-		}
-		if rejected > 20 {
+		if rejected := asanatest.Throttled(sim.Requests()); rejected > 20 {
 			t.Errorf("%d requests rejected: the client keeps tripping the limit", rejected)
 		}
 	})

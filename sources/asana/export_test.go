@@ -1,4 +1,0 @@
-package asana
-
-// MaxInWindow is maxInWindow for the external tests.
-var MaxInWindow = maxInWindow
