@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -163,7 +164,7 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 	for _, s := range streams {
 		out.Status(s, airbyte.Started)
 	}
-	if contains(streams, "events") {
+	if slices.Contains(streams, "events") {
 		out.Log("INFO", "events: a first sync has no events yet, since Asana reports only what happens after its sync token is issued; this sync subscribes to every project")
 	}
 	for _, s := range streams {
@@ -207,15 +208,6 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 	}
 	fmt.Fprintf(os.Stderr, "source-asana: read %d streams in %s\n", len(streams), time.Since(start).Round(time.Millisecond))
 	return code
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // lostCounts reads the sink's per-stream counts of lost listings.

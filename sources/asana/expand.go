@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -281,15 +282,7 @@ func (x *Expander) allowed(l Listing, gid string) bool {
 	case "projects":
 		list = x.cfg.Projects
 	}
-	if len(list) == 0 {
-		return true
-	}
-	for _, g := range list {
-		if g == gid {
-			return true
-		}
-	}
-	return false
+	return len(list) == 0 || slices.Contains(list, gid)
 }
 
 // project keeps the named top-level fields of a record.
