@@ -40,6 +40,9 @@ type ExpandFn struct {
 	CredentialsEnv string `json:"credentials_env"`
 	// Window is the rate-limit window (scaled time against a simulator).
 	Window time.Duration `json:"window"`
+	// Workers is the number of worker processes that may run at once;
+	// each takes its share of the token's budget (see WorkerConfig).
+	Workers int `json:"workers"`
 
 	x       *asana.Expander
 	workers int
@@ -57,6 +60,7 @@ func (fn *ExpandFn) Setup() error {
 	}
 	cfg.Credentials = creds
 	cfg.SetDefaults()
+	cfg = WorkerConfig(cfg, fn.Workers)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	client, err := asana.New(&cfg, asana.Options{Window: fn.Window, Logger: log})
 	if err != nil {
@@ -158,7 +162,12 @@ func (fn *ExpandFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracker, b 
 			}
 		}
 	}()
+	lastReport := time.Now()
 	for f := range results {
+		if time.Since(lastReport) > time.Second {
+			reportThrottling(ctx)
+			lastReport = time.Now()
+		}
 		switch {
 		case f.rec != nil:
 			recordsRead.Inc(ctx, 1)
@@ -175,6 +184,7 @@ func (fn *ExpandFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracker, b 
 			emitReport(*f.report)
 		}
 	}
+	reportThrottling(ctx)
 	if firstErr == nil {
 		firstErr = ctx.Err() // claimed parents were left unexpanded
 	}
