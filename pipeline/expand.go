@@ -36,8 +36,9 @@ type ExpandFn struct {
 	Config string `json:"config"`
 	// Streams are the selected streams.
 	Streams []string `json:"streams"`
-	// CredentialsEnv names the environment variable with the credentials.
-	CredentialsEnv string `json:"credentials_env"`
+	// Credentials says where the worker finds the credentials: their
+	// place, never the credentials themselves.
+	Credentials CredentialSource `json:"credentials"`
 	// Window is the rate-limit window (scaled time against a simulator).
 	Window time.Duration `json:"window"`
 	// Workers is the number of worker processes that may run at once;
@@ -54,7 +55,7 @@ func (fn *ExpandFn) Setup() error {
 	if err := json.Unmarshal([]byte(fn.Config), &cfg); err != nil {
 		return fmt.Errorf("decoding the config: %w", err)
 	}
-	creds, err := asana.CredentialsFromEnv(fn.CredentialsEnv)
+	creds, err := fn.Credentials.Load(context.Background())
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,10 @@ type Options struct {
 	// Shards is the number of batches each level's parents are grouped
 	// into; the runner may split batches further. Default 16.
 	Shards int
+	// CredentialsSecret, when set, is the Secret Manager secret version the
+	// workers read the credentials from, instead of CredentialsEnv; and
+	// SecretManagerEndpoint overrides Secret Manager's address.
+	CredentialsSecret, SecretManagerEndpoint string
 	// Workers is the most worker processes the runner may run at once
 	// (Dataflow's --max_num_workers); the token's budget is shared among
 	// them (see WorkerConfig). 0 or 1: one process, as on Prism.
@@ -89,7 +93,8 @@ func Build(s beam.Scope, o Options) (Output, error) {
 	if err != nil {
 		return Output{}, fmt.Errorf("pipeline: %w", err)
 	}
-	fn := &ExpandFn{Config: string(cfg), Streams: o.Streams, CredentialsEnv: CredentialsEnv, Window: o.Window, Workers: o.Workers}
+	creds := CredentialSource{Env: CredentialsEnv, Secret: o.CredentialsSecret, SecretManagerEndpoint: o.SecretManagerEndpoint}
+	fn := &ExpandFn{Credentials: creds, Config: string(cfg), Streams: o.Streams, Window: o.Window, Workers: o.Workers}
 	var once, repeats, reports []beam.PCollection
 	// level expands every parent it is given, once each.
 	level := func(name string, parents beam.PCollection) beam.PCollection {

@@ -143,7 +143,7 @@ func TestWorkerProcess(t *testing.T) {
 	workers, _ := strconv.Atoi(os.Getenv("WORKER_COUNT"))
 	window, _ := time.ParseDuration(os.Getenv("WORKER_WINDOW"))
 	runFor, _ := time.ParseDuration(os.Getenv("WORKER_RUN_FOR"))
-	fn := &ExpandFn{Config: os.Getenv("WORKER_CONFIG"), Streams: []string{"stories"}, CredentialsEnv: CredentialsEnv,
+	fn := &ExpandFn{Config: os.Getenv("WORKER_CONFIG"), Streams: []string{"stories"}, Credentials: CredentialSource{Env: CredentialsEnv},
 		Window: window, Workers: workers}
 	if err := fn.Setup(); err != nil {
 		t.Fatal(err)

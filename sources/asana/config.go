@@ -309,12 +309,22 @@ func CredentialsFromEnv(name string) (Credentials, error) {
 	if v == "" {
 		return Credentials{}, fmt.Errorf("no Asana credentials: the environment variable %s is empty", name)
 	}
+	return ParseCredentials("the environment variable "+name, v)
+}
+
+// ParseCredentials reads credentials that EnvValue encoded, or a bare
+// personal access token, from v; from names where v came from.
+func ParseCredentials(from, v string) (Credentials, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return Credentials{}, fmt.Errorf("no Asana credentials: %s is empty", from)
+	}
 	if !strings.HasPrefix(v, "{") {
 		return Credentials{OptionTitle: PATCredentials, PersonalAccessToken: Secret(v)}, nil
 	}
 	var c Credentials
 	if err := json.Unmarshal([]byte(v), &c); err != nil {
-		return Credentials{}, fmt.Errorf("the environment variable %s does not hold Asana credentials: %s", name, jsonProblem(err))
+		return Credentials{}, fmt.Errorf("%s does not hold Asana credentials: %s", from, jsonProblem(err))
 	}
 	return c, nil
 }
