@@ -1,0 +1,237 @@
+package bigquery
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/asana-beam/asana-beam/sinks/tabular"
+)
+
+// Encoder converts the JSON records of a stream to rows of newline-delimited
+// JSON for a table of Schema(fields), the format of BigQuery's JSON load
+// jobs: one object a line, members in the fields' order, with
+//
+//	String     a JSON string
+//	Int64      a JSON number
+//	Double     a JSON number
+//	Bool       true or false
+//	Timestamp  "2006-01-02T15:04:05.000000Z", RFC 3339, UTC, microseconds
+//	Date       "2006-01-02"
+//	JSON       the value itself (an object, an array, a string...)
+//	Record     an object of its fields
+//	Repeated   an array
+//
+// Null and missing values are left out of the row (BigQuery loads them as
+// NULL, and a missing REPEATED field as an empty array). It reads each
+// record in one pass with tabular.Decoder, without building a tree. An
+// Encoder is not safe for concurrent use.
+type Encoder struct {
+	w rowWriter
+}
+
+// rowWriter is the tabular.Handler of an Encoder: it writes the row as the
+// decoder reports the values.
+type rowWriter struct {
+	dec   *tabular.Decoder
+	buf   []byte
+	stack []frame
+	err   *tabular.FieldError
+}
+
+// frame is a record or a list being written.
+type frame struct {
+	name  string // of the field, or "" for the record itself and the elements of a list
+	list  bool
+	count int // members or elements written so far
+	index int // the record's position, when it is an element of a list
+}
+
+// NewEncoder returns an Encoder for the fields, which must be valid
+// (tabular.Validate) and not modified while it is in use.
+func NewEncoder(fields []tabular.Field) *Encoder {
+	return &Encoder{w: rowWriter{dec: tabular.NewDecoder(fields)}}
+}
+
+// AppendRow appends the row of one JSON record, and a newline, to dst. A
+// record that does not fit the fields appends nothing and returns a
+// *tabular.FieldError that names the field: the errors of
+// tabular.Decoder.Decode, and a null element in an array, which BigQuery
+// cannot hold.
+func (enc *Encoder) AppendRow(dst, record []byte) ([]byte, error) {
+	e := &enc.w
+	start := len(dst)
+	e.buf = append(dst, '{')
+	e.stack = append(e.stack[:0], frame{})
+	e.err = nil
+	err := e.dec.Decode(record, e)
+	if err == nil && e.err != nil {
+		err = e.err
+	}
+	out := e.buf
+	e.buf = nil
+	if err != nil {
+		return out[:start], err
+	}
+	return append(out, '}', '\n'), nil
+}
+
+// key starts the value of field f: its name within a record, a separator
+// within a list.
+func (e *rowWriter) key(f int) {
+	top := &e.stack[len(e.stack)-1]
+	if top.count > 0 {
+		e.buf = append(e.buf, ',')
+	}
+	top.count++
+	if !top.list {
+		e.buf = append(e.buf, '"')
+		e.buf = append(e.buf, e.dec.Field(f).Name...) // names are checked by BigQuery: letters, digits, underscores
+		e.buf = append(e.buf, '"', ':')
+	}
+}
+
+// Null leaves the field out of the row.
+func (e *rowWriter) Null(int) {}
+
+// NullElement is an error: BigQuery arrays cannot hold NULL.
+func (e *rowWriter) NullElement(f int) {
+	if e.err == nil {
+		top := e.stack[len(e.stack)-1]
+		e.err = &tabular.FieldError{Path: e.path() + "[" + strconv.Itoa(top.count) + "]",
+			Message: "a null element, and BigQuery arrays cannot hold NULL"}
+	}
+	e.key(f) // keep the counts right; the row is discarded
+	e.buf = append(e.buf, "null"...)
+}
+
+// path names the list or record being written, as tabular.FieldError does.
+func (e *rowWriter) path() string {
+	var b []byte
+	for _, fr := range e.stack[1:] {
+		if fr.name == "" {
+			b = append(b, '[')
+			b = strconv.AppendInt(b, int64(fr.index), 10)
+			b = append(b, ']')
+			continue
+		}
+		if len(b) > 0 {
+			b = append(b, '.')
+		}
+		b = append(b, fr.name...)
+	}
+	return string(b)
+}
+
+func (e *rowWriter) BeginList(f int) {
+	e.key(f)
+	e.buf = append(e.buf, '[')
+	e.stack = append(e.stack, frame{name: e.dec.Field(f).Name, list: true})
+}
+
+func (e *rowWriter) EndList(int) {
+	e.stack = e.stack[:len(e.stack)-1]
+	e.buf = append(e.buf, ']')
+}
+
+func (e *rowWriter) BeginRecord(f int) {
+	parent := e.stack[len(e.stack)-1]
+	e.key(f)
+	e.buf = append(e.buf, '{')
+	if parent.list {
+		e.stack = append(e.stack, frame{index: parent.count})
+	} else {
+		e.stack = append(e.stack, frame{name: e.dec.Field(f).Name})
+	}
+}
+
+func (e *rowWriter) EndRecord(int) {
+	e.stack = e.stack[:len(e.stack)-1]
+	e.buf = append(e.buf, '}')
+}
+
+func (e *rowWriter) Bytes(f int, b []byte) {
+	e.key(f)
+	if e.dec.Field(f).Type == tabular.JSON {
+		e.buf = append(e.buf, b...) // compact JSON text: the value itself
+		return
+	}
+	e.buf = appendString(e.buf, b)
+}
+
+func (e *rowWriter) Int64(f int, v int64) {
+	e.key(f)
+	switch e.dec.Field(f).Type {
+	case tabular.Timestamp:
+		e.buf = append(e.buf, '"')
+		e.buf = tabular.TimeOfMicros(v).AppendFormat(e.buf, "2006-01-02T15:04:05.000000Z")
+		e.buf = append(e.buf, '"')
+	case tabular.Date:
+		e.buf = append(e.buf, '"')
+		e.buf = tabular.TimeOfDays(v).AppendFormat(e.buf, time.DateOnly)
+		e.buf = append(e.buf, '"')
+	default:
+		e.buf = strconv.AppendInt(e.buf, v, 10)
+	}
+}
+
+func (e *rowWriter) Double(f int, v float64) {
+	e.key(f)
+	e.buf = strconv.AppendFloat(e.buf, v, 'g', -1, 64) // finite: it came from JSON
+}
+
+func (e *rowWriter) Bool(f int, v bool) {
+	e.key(f)
+	e.buf = strconv.AppendBool(e.buf, v)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends b (valid UTF-8) as a JSON string.
+func appendString(dst, b []byte) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, b[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == '\u2028' || r == '\u2029' || r == utf8.RuneError && size == 1 {
+			dst = append(dst, b[start:i]...)
+			switch r {
+			case '\u2028':
+				dst = append(dst, `\u2028`...)
+			case '\u2029':
+				dst = append(dst, `\u2029`...)
+			default:
+				dst = append(dst, `\ufffd`...)
+			}
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, b[start:]...)
+	return append(dst, '"')
+}
