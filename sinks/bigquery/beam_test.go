@@ -1,0 +1,57 @@
+package bigquery
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/asana-beam/asana-beam/sinks"
+)
+
+// TestWriteFn runs the DoFn's methods as a runner would: a bundle's
+// records go to a staging table of its own, handed on with its row count,
+// and a record that does not fit fails the bundle, naming the record (its
+// gid) and the field.
+func TestWriteFn(t *testing.T) {
+	ctx := t.Context()
+	c := newClient(t)
+	fn := &WriteFn{Load: testLoad(t, c, map[string]string{"tasks": rawSchema(t, "tasks"), "tags": rawSchema(t, "tags")})}
+	if err := fn.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer fn.Teardown()
+	var staged []Staged
+	emit := func(s Staged) { staged = append(staged, s) }
+	fn.StartBundle(ctx, emit)
+	for _, r := range []sinks.Record{
+		{Stream: "tasks", Key: "1", Data: []byte(`{"gid":"1"}`)},
+		{Stream: "tags", Key: "5", Data: []byte(`{"gid":"5"}`)},
+		{Stream: "tasks", Key: "2", Data: []byte(`{"gid":"2"}`)},
+	} {
+		if err := fn.ProcessElement(ctx, r, emit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fn.FinishBundle(ctx, emit); err != nil {
+		t.Fatal(err)
+	}
+	if len(staged) != 2 {
+		t.Fatalf("staged %+v, want a table per stream", staged)
+	}
+	for _, s := range staged {
+		want := map[string][]string{"tasks": {"1", "2"}, "tags": {"5"}}[s.Stream]
+		if s.Rows != int64(len(want)) || !strings.HasPrefix(s.Table, fn.Load.stagingPrefix(s.Stream)) {
+			t.Errorf("staged %+v", s)
+		}
+		if diff := cmp.Diff(want, gids(t, c, fn.Load, s.Table)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", s.Table, diff)
+		}
+	}
+
+	fn.StartBundle(ctx, emit)
+	err := fn.ProcessElement(ctx, sinks.Record{Stream: "tasks", Key: "1207", Data: []byte(`{"gid":"1207","due_on":"2024-02-30"}`)}, emit)
+	if err == nil || !strings.Contains(err.Error(), "tasks record 1207: due_on: ") {
+		t.Errorf("a record that does not fit: %v, want its stream, gid and field", err)
+	}
+}
