@@ -1,13 +1,17 @@
 // Command asana-export exports an Asana account with asana-beam's pipeline
-// to Parquet files, on Beam's Prism runner in this process by default:
+// to Parquet files or BigQuery tables, on Beam's Prism runner in this
+// process by default:
 //
 //	asana-export --demo --output export        # a simulated account
 //	ASANA_TOKEN=... asana-export --output export
 //	asana-export --config config.json --output gs://bucket/asana --streams tasks,stories
+//	asana-export --sink bigquery --bq_project P --bq_dataset D
 //
 // Beam's flags (--runner and the runner's own) are accepted as well. The
 // export is finished when DIR/_manifest.json exists; each stream is in
-// DIR/<stream>/part-NNNNN.parquet.
+// DIR/<stream>/part-NNNNN.parquet. With --sink bigquery, each stream is
+// the table D.<stream>, replaced atomically, and the run is finished when
+// its rows are in D.asana_beam_runs.
 package main
 
 import (
@@ -28,6 +32,7 @@ import (
 
 	"github.com/asana-beam/asana-beam/cmd/internal/cli"
 	"github.com/asana-beam/asana-beam/pipeline"
+	"github.com/asana-beam/asana-beam/sinks/bigquery"
 	"github.com/asana-beam/asana-beam/sinks/parquet"
 	"github.com/asana-beam/asana-beam/sources/asana"
 )
@@ -36,11 +41,16 @@ var (
 	configPath = flag.String("config", "", "connector configuration (JSON, as for Airbyte's source-asana); without it a personal access token is read from $"+cli.TokenEnv)
 	demo       = flag.Bool("demo", false, "export a simulated Asana account served in this process")
 	demoSize   = flag.String("demo-size", "small", "size of the simulated account: tiny, small, medium or large")
-	sink       = flag.String("sink", "parquet", "where to write: parquet")
+	sink       = flag.String("sink", "parquet", "where to write: parquet or bigquery")
 	output     = flag.String("output", "asana-export", "output directory of the parquet sink: a local path or gs://bucket/prefix")
 	streamList = flag.String("streams", "", "comma-separated streams to export (default: all 20)")
 	rateWindow = flag.Duration("rate-window", time.Minute, "length of the rate-limit window (for simulators with scaled time)")
 	quiet      = flag.Bool("quiet", false, "no progress on stderr")
+
+	bqProject  = flag.String("bq_project", "", "--sink bigquery: the project of the dataset, billed for the jobs")
+	bqDataset  = flag.String("bq_dataset", "", "--sink bigquery: the dataset (it must exist) that gets a table per stream")
+	bqLocation = flag.String("bq_location", "", "--sink bigquery: the location of the jobs, such as EU (default: the dataset's)")
+	bqEndpoint = flag.String("bq_endpoint", "", "--sink bigquery: the address of a BigQuery emulator, used without authentication; tables are then replaced by DML, as emulators have no copy jobs")
 )
 
 func main() {
@@ -65,8 +75,11 @@ const (
 )
 
 func run(ctx context.Context) (int, error) {
-	if *sink != "parquet" {
-		return exitUsage, fmt.Errorf("--sink: only parquet is available, got %q", *sink)
+	if *sink != "parquet" && *sink != "bigquery" {
+		return exitUsage, fmt.Errorf("--sink: want parquet or bigquery, got %q", *sink)
+	}
+	if *sink == "bigquery" && (*bqProject == "" || *bqDataset == "") {
+		return exitUsage, errors.New("--sink bigquery needs --bq_project and --bq_dataset")
 	}
 	streams, err := selectStreams(*streamList)
 	if err != nil {
@@ -97,6 +110,12 @@ func run(ctx context.Context) (int, error) {
 	}
 	export := parquet.Export{Dir: *output, RunID: parquet.NewRunID(start), Schemas: schemas, StartedAt: start,
 		Source: map[string]string{"base_url": cfg.BaseURL, "user_gid": me.GID, "user_name": me.Name, "user_email": me.Email}}
+	var load bigquery.Load
+	if *sink == "bigquery" {
+		if load, err = bigQueryLoad(ctx, export); err != nil {
+			return exitUsage, err
+		}
+	}
 
 	os.Setenv(pipeline.CredentialsEnv, cfg.Credentials.EnvValue())
 	p, s := beam.NewPipelineWithRoot()
@@ -104,20 +123,35 @@ func run(ctx context.Context) (int, error) {
 	if err != nil {
 		return exitFailed, err
 	}
-	parquet.Write(s, export, out.Records, out.Reports)
+	dest, runID := *output, export.RunID
+	if *sink == "bigquery" {
+		bigquery.Write(s, load, out.Records, out.Reports)
+		dest, runID = "BigQuery dataset "+load.Project+"."+load.Dataset, load.RunID
+	} else {
+		parquet.Write(s, export, out.Records, out.Reports)
+	}
 
-	fmt.Fprintf(os.Stderr, "asana-export: %d streams of %s's Asana (%s) to %s, run %s\n", len(streams), me.Name, cfg.BaseURL, *output, export.RunID)
+	fmt.Fprintf(os.Stderr, "asana-export: %d streams of %s's Asana (%s) to %s, run %s\n", len(streams), me.Name, cfg.BaseURL, dest, runID)
 	done := make(chan struct{})
 	if !*quiet {
 		go showProgress(done, cfg.RequestsPerMinute, window)
 	}
 	_, err = beamx.RunWithMetrics(ctx, p)
 	close(done)
+	if err != nil && *sink == "bigquery" {
+		if ctx.Err() != nil {
+			return exitFailed, fmt.Errorf("interrupted: the tables of %s.%s keep their previous rows, unless labeled %s=%s", load.Project, load.Dataset, bigquery.LabelRun, load.RunID)
+		}
+		return exitFailed, fmt.Errorf("the export failed; the tables of %s.%s keep their previous rows, unless labeled %s=%s: %s", load.Project, load.Dataset, bigquery.LabelRun, load.RunID, firstLine(err))
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return exitFailed, fmt.Errorf("interrupted: nothing of this run was published (%s still holds the previous export, if any)", *output)
 		}
 		return exitFailed, fmt.Errorf("the export failed; nothing of this run was published: %s", firstLine(err))
+	}
+	if *sink == "bigquery" {
+		return bigQuerySummary(ctx, load, time.Since(start))
 	}
 	return summary(ctx, export, time.Since(start))
 }
@@ -238,6 +272,71 @@ func summary(ctx context.Context, e parquet.Export, took time.Duration) (int, er
 		"total", total, lim.Requests, took.Round(time.Millisecond), lim.Waited.Round(time.Millisecond), lim.Throttled, parquet.ManifestName)
 	if !m.Complete {
 		return exitIncomplete, errors.New("some streams are incomplete: data was lost to errors that retries did not cure (see the manifest)")
+	}
+	return exitOK, nil
+}
+
+// bigQueryLoad describes the run for --sink bigquery, after checking that
+// the dataset exists (which also checks the credentials).
+func bigQueryLoad(ctx context.Context, e parquet.Export) (bigquery.Load, error) {
+	l := bigquery.Load{Project: *bqProject, Dataset: *bqDataset, Location: *bqLocation, Endpoint: *bqEndpoint,
+		RunID: bigquery.NewRunID(e.StartedAt), Schemas: e.Schemas, Source: e.Source, StartedAt: e.StartedAt}
+	if *bqEndpoint != "" {
+		l.Replace = bigquery.ReplaceDML
+	}
+	if err := l.Check(); err != nil {
+		return l, err
+	}
+	c, err := l.NewClient(ctx)
+	if err != nil {
+		return l, err
+	}
+	defer c.Close()
+	if _, err := c.Dataset(l.Dataset).Metadata(ctx); err != nil {
+		return l, fmt.Errorf("--bq_dataset: reading dataset %s.%s: %w (create it first, for example with bq mk --dataset %s:%s)", l.Project, l.Dataset, err, l.Project, l.Dataset)
+	}
+	return l, nil
+}
+
+// bigQuerySummary prints the table of the finished export from its rows
+// of the runs table.
+func bigQuerySummary(ctx context.Context, l bigquery.Load, took time.Duration) (int, error) {
+	c, err := l.NewClient(ctx)
+	if err != nil {
+		return exitFailed, err
+	}
+	defer c.Close()
+	run, err := bigquery.ReadRun(ctx, c, l.Dataset, l.RunID)
+	if err != nil {
+		return exitFailed, err
+	}
+	if len(run) != len(l.Schemas) {
+		return exitFailed, fmt.Errorf("%s.%s.%s has %d rows of run %s, want one per stream (%d)", l.Project, l.Dataset, bigquery.RunsTable, len(run), l.RunID, len(l.Schemas))
+	}
+	progress, lim := pipeline.Progress()
+	pages := map[string]int64{}
+	for _, sp := range progress {
+		pages[sp.Stream] = sp.Pages
+	}
+	fmt.Fprintf(os.Stderr, "\n%-24s %10s %8s  %s\n", "table", "records", "pages", "status")
+	var total int64
+	complete := true
+	for _, r := range run {
+		status := "complete"
+		if !r.Complete {
+			status = "INCOMPLETE"
+			complete = false
+		}
+		if len(r.Problems) > 0 {
+			status += fmt.Sprintf(" (%d parts skipped or lost; see %s)", len(r.Problems), bigquery.RunsTable)
+		}
+		fmt.Fprintf(os.Stderr, "%-24s %10d %8d  %s\n", r.Stream, r.Records, pages[r.Stream], status)
+		total += r.Records
+	}
+	fmt.Fprintf(os.Stderr, "%-24s %10d\n\n%d requests in %s (limiter waits %s, 429s %d); dataset %s.%s, run %s in %s\n",
+		"total", total, lim.Requests, took.Round(time.Millisecond), lim.Waited.Round(time.Millisecond), lim.Throttled, l.Project, l.Dataset, l.RunID, bigquery.RunsTable)
+	if !complete {
+		return exitIncomplete, fmt.Errorf("some streams are incomplete: data was lost to errors that retries did not cure (their tables are labeled %s=false; see %s)", bigquery.LabelComplete, bigquery.RunsTable)
 	}
 	return exitOK, nil
 }
