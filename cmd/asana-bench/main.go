@@ -35,12 +35,9 @@ import (
 )
 
 func main() {
-	if len(os.Args) >= 2 && (os.Args[1] == "read" || os.Args[1] == "export") {
-		cmd := readCmd
-		if os.Args[1] == "export" {
-			cmd = exportCmd
-		}
-		if err := cmd(os.Args[2:]); err != nil {
+	commands := map[string]func([]string) error{"read": readCmd, "export": exportCmd, "sinks": sinksCmd, "report": reportCmd}
+	if len(os.Args) >= 2 && commands[os.Args[1]] != nil {
+		if err := commands[os.Args[1]](os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "asana-bench:", err)
 			os.Exit(1)
 		}
@@ -50,6 +47,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: asana-bench limiter [--rpm N] [--latency D[-D]] [--duration D] [--workers N] [--size S]")
 		fmt.Fprintln(os.Stderr, "       asana-bench read [--size S] [--rpm N] [--scale F] [--source PATH]")
 		fmt.Fprintln(os.Stderr, "       asana-bench export [--size S] [--rpm N] [--scale F] [--export PATH]")
+		fmt.Fprintln(os.Stderr, "       asana-bench sinks [--size S] [--json]")
+		fmt.Fprintln(os.Stderr, "       asana-bench report [--out DIR] [--sizes S,S] [--caps N,N] [--scales SIZE/CAP=F,...] [--speed X] [--source PATH]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet("limiter", flag.ExitOnError)

@@ -2,13 +2,17 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -22,6 +26,7 @@ func readCmd(args []string) error {
 	o := addSimFlags(fs)
 	source := fs.String("source", "bin/source-asana", "the source-asana binary (go build -o bin/source-asana ./cmd/source-asana)")
 	timeline := fs.Bool("timeline", false, "print requests and their mean concurrency per twentieth of the run")
+	requests := fs.String("requests", "", "write every request the simulator saw to this file: arrival since the start, duration, status, path and query")
 	fs.Parse(args)
 	if _, err := os.Stat(*source); err != nil {
 		return fmt.Errorf("--source: %w (build it with: go build -o bin/source-asana ./cmd/source-asana)", err)
@@ -31,6 +36,132 @@ func readCmd(args []string) error {
 		return err
 	}
 	defer r.close()
+	r.describe("read")
+	res, err := r.read(*source, os.Stderr)
+	if err != nil {
+		return err
+	}
+
+	want := r.acct.Expected(r.exports)
+	var names []string
+	for _, s := range asana.Streams() {
+		names = append(names, s.Name)
+	}
+	sort.Strings(names)
+	fmt.Printf("\n| stream | expected | emitted | duplicates | missing | extra | JSON lines bytes |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, n := range names {
+		got := res.got[n]
+		emitted, dups := 0, 0
+		for _, c := range got {
+			emitted += c
+			dups += c - 1
+		}
+		wantSet := map[string]bool{}
+		missing := 0
+		for _, g := range want[n] {
+			wantSet[g] = true
+			if got[g] == 0 {
+				missing++
+			}
+		}
+		extra := 0
+		for g := range got {
+			if !wantSet[g] && n != "events" {
+				extra++
+			}
+		}
+		fmt.Printf("| %s | %d | %d | %d | %d | %d | %d |\n", n, len(want[n]), emitted, dups, missing, extra, res.jsonBytes[n])
+	}
+	printFloor(r, res.reqs, res.wall)
+	fmt.Printf("records %d; source-asana peak RSS %.0f MiB, CPU %.2fs\n", res.records, float64(res.usage.Maxrss)/1024, cpuSeconds(res.usage))
+	if *timeline {
+		printTimeline(res.reqs, res.start, res.wall)
+	}
+	if *requests != "" {
+		var b strings.Builder
+		for _, q := range res.reqs {
+			fmt.Fprintf(&b, "%.4f %.4f %d %s?%s\n", q.Time.Sub(res.start).Seconds(), q.Duration.Seconds(), q.Status, q.Path, q.Query.Encode())
+		}
+		return os.WriteFile(*requests, []byte(b.String()), 0o644)
+	}
+	return nil
+}
+
+// readResult is what a read of a simulated account produced and cost.
+type readResult struct {
+	got       map[string]map[string]int // per stream, the records emitted per primary key
+	jsonBytes map[string]int64          // per stream, the records as JSON lines
+	records   int                       // emitted
+	start     time.Time
+	wall      time.Duration
+	reqs      []asanatest.Request // what the simulator saw
+	usage     *syscall.Rusage     // of the source-asana process
+	cpu       []cpuSample         // its CPU time as the run went
+}
+
+// cpuSample is the CPU time a process had used at a time of the run.
+type cpuSample struct {
+	at, cpu time.Duration
+}
+
+// clockTick is the unit of /proc/PID/stat's times: USER_HZ, 100 on Linux.
+const clockTick = 10 * time.Millisecond
+
+// sampleCPU reads the CPU time (user and system, every thread) of process
+// pid from /proc every 100 ms until stop is closed or the process is gone.
+// It returns nothing where /proc is not Linux's.
+func sampleCPU(pid int, start time.Time, stop <-chan struct{}) []cpuSample {
+	var out []cpuSample
+	path := fmt.Sprintf("/proc/%d/stat", pid)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return out
+		}
+		// Fields after the command (which may hold spaces) in parentheses:
+		// state is field 3, utime 14, stime 15.
+		if i := bytes.LastIndexByte(b, ')'); i >= 0 {
+			f := strings.Fields(string(b[i+1:]))
+			if len(f) > 12 {
+				ut, err1 := strconv.ParseInt(f[11], 10, 64)
+				st, err2 := strconv.ParseInt(f[12], 10, 64)
+				if err1 == nil && err2 == nil {
+					out = append(out, cpuSample{at: time.Since(start), cpu: time.Duration(ut+st) * clockTick})
+				}
+			}
+		}
+		select {
+		case <-stop:
+			return out
+		case <-tick.C:
+		}
+	}
+}
+
+// cpuBetween is the CPU time the samples saw used between two times of
+// the run, per second: the cores kept busy.
+func cpuBetween(samples []cpuSample, from, to time.Duration) float64 {
+	var a, b *cpuSample
+	for i := range samples {
+		s := &samples[i]
+		if a == nil && s.at >= from {
+			a = s
+		}
+		if s.at <= to {
+			b = s
+		}
+	}
+	if a == nil || b == nil || b.at <= a.at {
+		return math.NaN()
+	}
+	return (b.cpu - a.cpu).Seconds() / (b.at - a.at).Seconds()
+}
+
+// read runs a full sync of the simulated account with the source-asana
+// binary source in a process of its own, whose stderr goes to stderr.
+func (r *simRun) read(source string, stderr io.Writer) (*readResult, error) {
 	catalog := filepath.Join(r.dir, "catalog.json")
 	var streams []any
 	for _, s := range asana.Streams() {
@@ -39,21 +170,22 @@ func readCmd(args []string) error {
 	}
 	writeJSON(catalog, map[string]any{"streams": streams})
 
-	r.describe("read")
-	cmd := exec.Command(*source, "read", "--config", r.config, "--catalog", catalog, "--rate-window", r.window.String())
-	cmd.Stderr = os.Stderr
+	cmd := exec.Command(source, "read", "--config", r.config, "--catalog", catalog, "--rate-window", r.window.String())
+	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	start := time.Now()
+	res := &readResult{got: map[string]map[string]int{}, jsonBytes: map[string]int64{}, start: time.Now()}
 	if err := cmd.Start(); err != nil {
-		return err
+		return nil, err
 	}
-	got := map[string]map[string]int{}
-	jsonBytes := map[string]int64{} // the records as JSON lines
+	stopSampling := make(chan struct{})
+	sampled := make(chan []cpuSample)
+	go func() { sampled <- sampleCPU(cmd.Process.Pid, res.start, stopSampling) }()
 	sc := bufio.NewScanner(out)
 	sc.Buffer(nil, 64<<20)
+	var parseErr error
 	for sc.Scan() {
 		var m struct {
 			Type   string `json:"type"`
@@ -63,7 +195,8 @@ func readCmd(args []string) error {
 			} `json:"record"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			return fmt.Errorf("a stdout line is not JSON: %.200s", sc.Bytes())
+			parseErr = fmt.Errorf("a stdout line is not JSON: %.200s", sc.Bytes())
+			break
 		}
 		if m.Type != "RECORD" {
 			continue
@@ -76,57 +209,35 @@ func readCmd(args []string) error {
 			json.Unmarshal(m.Record.Data, &r)
 			key = r.GID
 		}
-		if got[m.Record.Stream] == nil {
-			got[m.Record.Stream] = map[string]int{}
+		if res.got[m.Record.Stream] == nil {
+			res.got[m.Record.Stream] = map[string]int{}
 		}
-		got[m.Record.Stream][key]++
-		jsonBytes[m.Record.Stream] += int64(len(m.Record.Data)) + 1
+		res.got[m.Record.Stream][key]++
+		res.jsonBytes[m.Record.Stream] += int64(len(m.Record.Data)) + 1
+		res.records++
+	}
+	if parseErr != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		close(stopSampling)
+		<-sampled
+		return nil, parseErr
 	}
 	waitErr := cmd.Wait()
-	wall := time.Since(start)
+	res.wall = time.Since(res.start)
+	close(stopSampling)
+	res.cpu = <-sampled
 	if waitErr != nil {
-		return fmt.Errorf("source-asana read: %w", waitErr)
+		return nil, fmt.Errorf("source-asana read: %w", waitErr)
 	}
-	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
+	res.usage = cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	res.reqs = r.srv.Requests()
+	return res, nil
+}
 
-	want := r.acct.Expected(r.exports)
-	var names []string
-	for _, s := range asana.Streams() {
-		names = append(names, s.Name)
-	}
-	sort.Strings(names)
-	fmt.Printf("\n| stream | expected | emitted | duplicates | missing | extra | JSON lines bytes |\n|---|---:|---:|---:|---:|---:|---:|\n")
-	total := 0
-	for _, n := range names {
-		emitted, dups := 0, 0
-		for _, c := range got[n] {
-			emitted += c
-			dups += c - 1
-		}
-		total += emitted
-		wantSet := map[string]bool{}
-		missing := 0
-		for _, g := range want[n] {
-			wantSet[g] = true
-			if got[n][g] == 0 {
-				missing++
-			}
-		}
-		extra := 0
-		for g := range got[n] {
-			if !wantSet[g] && n != "events" {
-				extra++
-			}
-		}
-		fmt.Printf("| %s | %d | %d | %d | %d | %d | %d |\n", n, len(want[n]), emitted, dups, missing, extra, jsonBytes[n])
-	}
-	reqs := r.srv.Requests()
-	printFloor(r, reqs, wall)
-	fmt.Printf("records %d; source-asana peak RSS %.0f MiB\n", total, float64(rss)/1024)
-	if *timeline {
-		printTimeline(reqs, start, wall)
-	}
-	return nil
+// cpuSeconds is the user and system time of a rusage.
+func cpuSeconds(u *syscall.Rusage) float64 {
+	return time.Duration(syscall.TimevalToNsec(u.Utime) + syscall.TimevalToNsec(u.Stime)).Seconds()
 }
 
 func writeJSON(path string, v any) {

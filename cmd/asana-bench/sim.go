@@ -70,19 +70,47 @@ func (r *simRun) close() {
 	os.RemoveAll(r.dir)
 }
 
+// floorTimes are the least time a number of requests can take, in two
+// parts: the whole windows the cap makes them wait, and the requests of the
+// last window at num_workers in flight.
+type floorTimes struct {
+	windows time.Duration
+	last    time.Duration
+}
+
+// floor is the least time.
+func (f floorTimes) floor() time.Duration { return f.windows + f.last }
+
+// floorTimesOf returns the floor times of n requests against a cap of rpm
+// requests in any sliding window, with workers in flight at a time taking
+// meanLatency each. Asana counts a sliding window: a window's budget may be
+// spent at once, and a request may only come once the request rpm before
+// it has left the window, so request i (from 0) arrives no earlier than
+// ⌊i/rpm⌋ windows: k = ⌈n/rpm⌉ − 1 windows pass before the last window's
+// n − k·rpm requests may start, and they take at least their number ×
+// meanLatency / workers.
+func floorTimesOf(n, rpm int, window time.Duration, workers int, meanLatency time.Duration) floorTimes {
+	k := max(0, (n+rpm-1)/rpm-1)
+	return floorTimes{
+		windows: time.Duration(k) * window,
+		last:    time.Duration(float64(n-k*rpm) * float64(meanLatency) / float64(workers)),
+	}
+}
+
+// floorTimes of the run's request floor.
+func (r *simRun) floorTimes() floorTimes {
+	return floorTimesOf(r.acct.RequestFloor(r.exports), r.rpm, r.window, r.workers, r.lat(200*time.Millisecond))
+}
+
 // printFloor prints the requests of a run and its wall time against their
 // floors.
 func printFloor(r *simRun, reqs []asanatest.Request, wall time.Duration) {
 	requests, throttled := len(reqs), asanatest.Throttled(reqs)
 	floor := r.acct.RequestFloor(r.exports)
-	// The least time the cap allows: a window's budget at once, the rest at
-	// the cap; and no less than the floor's requests take at num_workers in
-	// flight with the mean latency.
-	capTime := time.Duration(max(0, float64(floor-r.rpm)/float64(r.rpm)) * float64(r.window))
-	flightTime := time.Duration(float64(floor) * float64(r.lat(200*time.Millisecond)) / float64(r.workers))
-	floorTime := max(capTime, flightTime)
+	ft := r.floorTimes()
+	floorTime := ft.floor()
 	fmt.Printf("\nrequests %d, floor %d (%.3f×); 429s %d\n", requests, floor, float64(requests)/float64(floor), throttled)
-	fmt.Printf("floor time: cap %s, requests in flight %s\n", capTime.Round(time.Millisecond), flightTime.Round(time.Millisecond))
+	fmt.Printf("floor time: %s of windows, then %s for the last window's requests in flight\n", ft.windows.Round(time.Millisecond), ft.last.Round(time.Millisecond))
 	fmt.Printf("wall %s, floor time %s (%.2f×); unscaled: wall %s, floor time %s\n",
 		wall.Round(time.Millisecond), floorTime.Round(time.Millisecond), wall.Seconds()/floorTime.Seconds(),
 		time.Duration(float64(wall)*r.scale).Round(time.Second), time.Duration(float64(floorTime)*r.scale).Round(time.Second))
