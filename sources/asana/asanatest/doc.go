@@ -41,7 +41,12 @@
 //   - Per-token rate limits (a sliding window in which rejected requests
 //     count too, and a cap on concurrent GETs) answered with 429 and an
 //     integer Retry-After, seeded latency and fault injection (5xx, dropped
-//     connections, truncated bodies, extra 429s, slow responses).
+//     connections, truncated bodies, extra 429s, slow responses), for a
+//     while only (Options.FaultWindows); offset tokens answered as expired
+//     (Options.StaleOffsets), access tokens that expire after a number of
+//     requests, a revocable personal access token, and a hook that runs
+//     after each request (Options.AfterRequest), to delete an object
+//     between the listing of its parent and the listing of its children.
 //
 // Account exposes the ground truth so tests can compute the expected
 // records: full records of every object and index helpers such as the tasks

@@ -113,7 +113,7 @@ var (
 
 // draw makes every random decision for one request, from the seeded stream.
 func (s *Sim) draw() faultDraw {
-	o, f := s.opts, s.opts.Faults
+	o, f := s.opts, s.faultsNow()
 	s.rngMu.Lock()
 	defer s.rngMu.Unlock()
 	r := s.rng

@@ -55,7 +55,7 @@ func (s *Sim) RevokeRefreshToken() {
 // authenticate maps a bearer token to its label, or returns "" and the
 // 401 message.
 func (s *Sim) authenticate(tok string) (label, msg string) {
-	if tok == s.pat {
+	if s.patValid(tok) {
 		return "pat", ""
 	}
 	s.oauth.mu.Lock()
@@ -64,7 +64,7 @@ func (s *Sim) authenticate(tok string) (label, msg string) {
 	if !ok {
 		return "", "Not Authorized"
 	}
-	if !time.Now().Before(at.expires) {
+	if !time.Now().Before(at.expires) || s.accessTokenUsedUp(tok) {
 		return "", "The bearer token has expired. If you have a refresh token, please use it to get a new bearer token."
 	}
 	return at.label, ""

@@ -182,6 +182,9 @@ func (c *call) page(l listing) {
 	start := 0
 	if tok := c.q.Get("offset"); tok != "" {
 		start, err = c.s.keys.decodeOffset(tok, id, c.now)
+		if err == nil && c.s.expireOffset() {
+			err = errOffsetExpired
+		}
 		if err != nil {
 			c.fail(400, err.Error())
 			return

@@ -48,6 +48,21 @@ type Options struct {
 
 	// Faults injects failures into /api/1.0 responses.
 	Faults Faults
+	// FaultWindows replace Faults for a while (see FaultWindow).
+	FaultWindows []FaultWindow
+	// StaleOffsets answers the first StaleOffsets valid offset tokens
+	// as expired, as if each had outlived OffsetTTL mid-listing.
+	StaleOffsets int
+	// AccessTokenRequests, if positive, expires an OAuth access token
+	// after it has served this many API requests (401 "The bearer token
+	// has expired"), whatever AccessTokenTTL says.
+	AccessTokenRequests int
+	// AfterRequest, if set, is called after each request is served, with
+	// what Requests records for it, from the serving goroutine. It may
+	// change the account (Delete, RevokeRefreshToken, RevokePAT): a
+	// response that listed an object is complete before the hook can
+	// delete it.
+	AfterRequest func(Request)
 
 	// OffsetTTL is the lifetime of pagination offset tokens; 0 means 15
 	// minutes.
@@ -160,6 +175,8 @@ type Sim struct {
 	nextGID      uint64 // runtime-created objects
 	lastActivity time.Duration
 	acct         *Account
+
+	extra extraState // faults_extra.go
 }
 
 // New generates the account described by opts and returns its simulator.
@@ -257,6 +274,7 @@ func (s *Sim) ResetRequests() {
 }
 
 func (s *Sim) record(rq Request) {
+	defer s.afterRequest(rq)
 	if !s.opts.DisableRecording {
 		s.reqMu.Lock()
 		s.reqs = append(s.reqs, rq)
