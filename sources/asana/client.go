@@ -43,6 +43,11 @@ type Options struct {
 	RetryWaitMin, RetryWaitMax time.Duration
 	// Timeout bounds one attempt, body included (default 60s).
 	Timeout time.Duration
+	// The defaults of RetryWaitMin, RetryWaitMax and Timeout are for
+	// Asana's time: with a Window shorter than a minute (time scaled
+	// against a simulator) they shrink by the same factor, so that a
+	// simulator's slow responses and failures cost what they would cost
+	// against Asana, scaled.
 	// UserAgent is sent with every request.
 	UserAgent string
 }
@@ -73,9 +78,15 @@ func New(cfg *Config, opts Options) (*Client, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	setDefault(&opts.MaxRetries, 10)
-	setDefault(&opts.RetryWaitMin, time.Second)
-	setDefault(&opts.RetryWaitMax, 30*time.Second)
-	setDefault(&opts.Timeout, 60*time.Second)
+	scaled := func(d time.Duration) time.Duration {
+		if opts.Window > 0 && opts.Window < time.Minute {
+			return time.Duration(float64(d) * float64(opts.Window) / float64(time.Minute))
+		}
+		return d
+	}
+	setDefault(&opts.RetryWaitMin, scaled(time.Second))
+	setDefault(&opts.RetryWaitMax, scaled(30*time.Second))
+	setDefault(&opts.Timeout, scaled(60*time.Second))
 	setDefault(&opts.UserAgent, "asana-beam")
 
 	lim := opts.Limiter
@@ -171,7 +182,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		r.Header.Del("Authorization")
 		return t.base.RoundTrip(r)
 	}
-	for try := 0; ; try++ {
+	for try := 1; ; try++ {
 		release, err := t.lim.Acquire(req.Context())
 		if err != nil {
 			return nil, err
@@ -191,16 +202,31 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if resp.StatusCode == http.StatusTooManyRequests {
 			t.lim.Throttled(retryAfter(resp.Header))
 		}
-		if resp.StatusCode == http.StatusUnauthorized && try == 0 && t.auth.Expire(tok) {
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-			resp.Body.Close()
-			release()
-			continue // once more with a fresh access token
+		if resp.StatusCode == http.StatusUnauthorized && try < authTries {
+			if t.auth.Expire(tok) {
+				_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+				resp.Body.Close()
+				release()
+				continue // again with a fresh access token
+			}
+			// No fresh token to be had: if that is because refreshing
+			// failed (a revoked refresh token), say so, not "expired".
+			if _, err := t.auth.Token(req.Context()); err != nil {
+				resp.Body.Close()
+				release()
+				return nil, err
+			}
 		}
 		resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
 		return resp, nil
 	}
 }
+
+// authTries bounds the tries of one request whose access token Asana
+// rejects: each rejection refreshes the token (or takes the one another
+// request just refreshed), and the fresh token may itself have lapsed by
+// the time the request reaches Asana when many requests share it.
+const authTries = 3
 
 // releasingBody gives the limiter slot back when the body is closed.
 type releasingBody struct {
@@ -324,7 +350,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, er
 		if resp != nil {
 			resp.Body.Close()
 		}
-		return nil, &Error{Kind: KindTransient, Request: desc, Attempts: c.retries + 1, Err: unwrapURL(err)}
+		return nil, &Error{Kind: KindTransient, Request: desc, Attempts: c.retries + 1, Err: attemptError(unwrapURL(err))}
 	}
 	return body, nil
 }
@@ -334,6 +360,19 @@ func unwrapURL(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		return ue.Err
+	}
+	return err
+}
+
+// attemptError keeps the text of a failed attempt but not its identity
+// with context.DeadlineExceeded or context.Canceled. Callers check the
+// caller's context first; an attempt that still failed with a context error
+// ran out of Options.Timeout (net/http's timeout errors match
+// context.DeadlineExceeded), which is a transient failure of one request,
+// not the end of the run that callers take a context error for.
+func attemptError(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return errors.New(err.Error())
 	}
 	return err
 }
