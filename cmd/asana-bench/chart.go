@@ -63,8 +63,10 @@ func drawPanel(b *bytes.Buffer, r *runResult, x0, y0, w, h int) {
 		end = max(end, arr[len(arr)-1])
 	}
 	end = max(end, 1)
+	// Bins of a few seconds show how a window's budget is spent; past that
+	// they are whole minutes, which do not alias with the window.
 	bin := 1.0
-	for _, c := range []float64{1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600} {
+	for _, c := range []float64{1, 2, 3, 5, 60, 120, 300, 600, 1200} {
 		bin = c
 		if end/c <= 400 {
 			break
@@ -92,7 +94,7 @@ func drawPanel(b *bytes.Buffer, r *runResult, x0, y0, w, h int) {
 	}
 	top := capRate * 1.25
 	for _, c := range counts {
-		top = max(top, float64(c)/bin)
+		top = max(top, 1.08*float64(c)/bin)
 	}
 	step := niceStep(top / 5)
 	top = math.Ceil(top/step) * step

@@ -62,6 +62,9 @@ type runResult struct {
 	Ramp, RampFloor, Middle, MiddleFloor, Finish time.Duration
 	RampCores, MiddleCores, FinishCores          float64
 	RampInFlight, MiddleInFlight                 float64 // requests in flight on average
+	// Pause is the longest time without a request while the window had
+	// budget left (fewer than the cap less num_workers requests in it).
+	Pause time.Duration
 
 	arrivals []time.Duration // of each request, since the start
 	throttle []time.Duration // of each 429
@@ -289,6 +292,13 @@ func benchRun(o *simFlags, source, tmp string) (*runResult, error) {
 		}
 		return busy.Seconds() / (to - from).Seconds()
 	}
+	for i := 1; i < len(sorted); i++ {
+		a := sorted[i-1]
+		j, _ := slices.BinarySearch(sorted, a-r.window+1)
+		if i-j < o.rpm-o.workers {
+			run.Pause = max(run.Pause, sorted[i]-a)
+		}
+	}
 	run.RampInFlight = inFlight(0, run.Ramp)
 	run.MiddleInFlight = inFlight(run.Ramp, lastEnd)
 	for stream, keys := range r.acct.Expected(r.exports) {
@@ -431,14 +441,16 @@ func (rep *report) markdown() []byte {
 	p("\n### Where the time went\n\n")
 	p("In real seconds: until the first window's budget was spent (the cap's worth of requests, or all of them), from then "+
 		"to the last response, and from the last response to the connector's exit; each against its floor, with the requests "+
-		"in flight on average (of %d) and the cores the connector kept busy (its CPU time sampled from /proc every 100 ms).\n\n", rep.workers)
-	p("| account | cap /min | first window: took | floor | in flight | cores | then to the last response: took | floor | in flight | cores | after the last response | cores |\n")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		"in flight on average (of %d) and the cores the connector kept busy (its CPU time sampled from /proc every 100 ms); "+
+		"and the longest time without a request while the window had budget left (fewer than the cap less num_workers "+
+		"requests in it), when nothing but the connector held requests back.\n\n", rep.workers)
+	p("| account | cap /min | first window: took | floor | in flight | cores | then to the last response: took | floor | in flight | cores | after the last response | cores | longest pause with budget left |\n")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rep.runs {
-		p("| %s | %s | %.1f s | %.1f s | %s | %s | %.1f s | %.1f s | %s | %s | %.1f s | %s |\n", r.Size, thousands(r.RPM),
+		p("| %s | %s | %.1f s | %.1f s | %s | %s | %.1f s | %.1f s | %s | %s | %.1f s | %s | %.2f s |\n", r.Size, thousands(r.RPM),
 			r.Ramp.Seconds(), r.RampFloor.Seconds(), coresCell(r.RampInFlight), coresCell(r.RampCores),
 			r.Middle.Seconds(), r.MiddleFloor.Seconds(), coresCell(r.MiddleInFlight), coresCell(r.MiddleCores),
-			r.Finish.Seconds(), coresCell(r.FinishCores))
+			r.Finish.Seconds(), coresCell(r.FinishCores), r.Pause.Seconds())
 	}
 
 	p("\n## CPU and memory of the connector\n\n")
@@ -559,6 +571,9 @@ func (rep *report) why() []string {
 			(r.Middle - r.MiddleFloor).Seconds(), r.Middle.Seconds(), r.MiddleFloor.Seconds(),
 			inFlightText(r.MiddleInFlight, rep.workers), cores(r.MiddleCores))
 		s += fmt.Sprintf("%+.1f s after the last response, until the connector exited%s.", r.Finish.Seconds(), cores(r.FinishCores))
+		if r.Pause > over/10 {
+			s += fmt.Sprintf(" Once it sent no request for %.2f s with budget left.", r.Pause.Seconds())
+		}
 		if r.sustained429() {
 			s += fmt.Sprintf(" It received %d 429s in %d windows.", r.Throttled, r.ThrottledWins)
 		}
