@@ -93,7 +93,7 @@ func (o *oauthToken) refreshError(err error) error {
 		}
 		return e
 	}
-	e.Err = attemptError(err) // a transport error: it names the token URL, never the form body
+	e.Err = attemptError(err, o.hc.Timeout) // a transport error: it names the token URL, never the form body
 	return e
 }
 

@@ -350,7 +350,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, er
 		if resp != nil {
 			resp.Body.Close()
 		}
-		return nil, &Error{Kind: KindTransient, Request: desc, Attempts: c.retries + 1, Err: attemptError(unwrapURL(err))}
+		return nil, &Error{Kind: KindTransient, Request: desc, Attempts: c.retries + 1, Err: attemptError(unwrapURL(err), c.hc.HTTPClient.Timeout)}
 	}
 	return body, nil
 }
@@ -367,12 +367,12 @@ func unwrapURL(err error) error {
 // attemptError keeps the text of a failed attempt but not its identity
 // with context.DeadlineExceeded or context.Canceled. Callers check the
 // caller's context first; an attempt that still failed with a context error
-// ran out of Options.Timeout (net/http's timeout errors match
+// ran out of its timeout (net/http's timeout errors match
 // context.DeadlineExceeded), which is a transient failure of one request,
 // not the end of the run that callers take a context error for.
-func attemptError(err error) error {
+func attemptError(err error, timeout time.Duration) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return errors.New(err.Error())
+		return fmt.Errorf("no response within the timeout of %s (%s)", timeout, err.Error())
 	}
 	return err
 }

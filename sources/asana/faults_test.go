@@ -51,7 +51,7 @@ func TestTimeoutIsTransientNotTheCallersDeadline(t *testing.T) {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			t.Errorf("Get = %v, which matches a context error", err)
 		}
-		if !strings.Contains(err.Error(), "Timeout") {
+		if !strings.Contains(err.Error(), "no response within the timeout of 1s") {
 			t.Errorf("Get = %v, which does not say it timed out", err)
 		}
 		// Three attempts of 1 s and two waits of at most 16 and 33 ms.
