@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 )
 
@@ -35,6 +36,10 @@ func ParseCatalog(data []byte, known func(stream string) bool, syncModes ...stri
 		Streams *[]json.RawMessage `json:"streams"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return nil, bad(te.Field, "must be %s, got %s", jsonType(te.Type), te.Value)
+		}
 		return nil, bad("", "not a JSON object: %s", describeJSONError(err))
 	}
 	if raw.Streams == nil {
@@ -48,7 +53,7 @@ func ParseCatalog(data []byte, known func(stream string) bool, syncModes ...stri
 		if err := json.Unmarshal(rs, &cs); err != nil {
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &te) && te.Field != "" {
-				return nil, bad(field+"."+te.Field, "must be a %s, got %s", te.Type.Kind(), te.Value)
+				return nil, bad(field+"."+te.Field, "must be %s, got %s", jsonType(te.Type), te.Value)
 			}
 			return nil, bad(field, "not a configured stream: %s", describeJSONError(err))
 		}
@@ -66,6 +71,9 @@ func ParseCatalog(data []byte, known func(stream string) bool, syncModes ...stri
 		ok := false
 		for _, m := range syncModes {
 			ok = ok || cs.SyncMode == m
+		}
+		if cs.SyncMode == "" {
+			return nil, bad(field+".sync_mode", "missing; use %s", strings.Join(syncModes, " or "))
 		}
 		if !ok {
 			return nil, bad(field+".sync_mode", "%q is not supported for %s; use %s", cs.SyncMode, name, strings.Join(syncModes, " or "))
@@ -99,7 +107,14 @@ func ParseState(data []byte) ([]json.RawMessage, error) {
 			var sm struct {
 				Type string `json:"type"`
 			}
+			if string(m) == "null" {
+				return nil, bad(fmt.Sprintf("[%d]", i), "not a state message: found null")
+			}
 			if err := json.Unmarshal(m, &sm); err != nil {
+				var te *json.UnmarshalTypeError
+				if errors.As(err, &te) && te.Field != "" {
+					return nil, bad(fmt.Sprintf("[%d].%s", i, te.Field), "must be %s, got %s", jsonType(te.Type), te.Value)
+				}
 				return nil, bad(fmt.Sprintf("[%d]", i), "not a state message: %s", describeJSONError(err))
 			}
 			switch sm.Type {
@@ -116,6 +131,28 @@ func ParseState(data []byte) ([]json.RawMessage, error) {
 		return []json.RawMessage{data}, nil
 	}
 	return nil, bad("", "must be a JSON array of state messages or an object")
+}
+
+// jsonType names the JSON type a Go type decodes from.
+func jsonType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Pointer:
+		return jsonType(t.Elem())
+	}
+	return "a " + t.Kind().String()
 }
 
 // describeJSONError says what is wrong without quoting the input.

@@ -22,6 +22,10 @@ func TestParseCatalog(t *testing.T) {
 		{`{"streams":[{"stream":{"name":"tasks"},"sync_mode":"incremental"}]}`, `invalid catalog: streams[0].sync_mode: "incremental" is not supported for tasks; use full_refresh`},
 		{`{"streams":[{"stream":{"name":"tasks"},"sync_mode":"full_refresh"},{"stream":{"name":"tasks"},"sync_mode":"full_refresh"}]}`,
 			`invalid catalog: streams[1].stream.name: stream "tasks" is configured twice (also streams[0])`},
+		{`{"streams":{"users":{}}}`, `invalid catalog: streams: must be an array, got object`},
+		{`{"streams":[{"stream":"users","sync_mode":"full_refresh"}]}`, `invalid catalog: streams[0].stream: must be an object, got string`},
+		{`{"streams":[{"stream":{"name":"users"}}]}`, `invalid catalog: streams[0].sync_mode: missing; use full_refresh`},
+		{`{"streams":[null]}`, `invalid catalog: streams[0].stream.name: missing`},
 	} {
 		_, err := ParseCatalog([]byte(tc.in), known, "full_refresh")
 		got := ""
@@ -49,6 +53,8 @@ func TestParseState(t *testing.T) {
 		{`[1]`, 0, `invalid state: [0]: not a state message: found number`},
 		{`"x"`, 0, `invalid state: must be a JSON array of state messages or an object`},
 		{`{"a":`, 0, `invalid state: not valid JSON`},
+		{`[null]`, 0, `invalid state: [0]: not a state message: found null`},
+		{`[{"type":1}]`, 0, `invalid state: [0].type: must be a string, got number`},
 	} {
 		msgs, err := ParseState([]byte(tc.in))
 		got := ""
