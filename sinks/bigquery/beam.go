@@ -16,6 +16,7 @@ import (
 func init() {
 	register.DoFn3x1[context.Context, sinks.Record, func(Staged), error](&WriteFn{})
 	register.Emitter1[Staged]()
+	register.DoFn2x0[[]byte, func(Staged)](&markerFn{})
 	register.DoFn2x0[Staged, func(string, Staged)](&keyStagedFn{})
 	register.Emitter2[string, Staged]()
 	register.DoFn2x0[sinks.Report, func(string, sinks.Report)](&keyReportFn{})
@@ -29,7 +30,9 @@ func init() {
 // the tables' labels and descriptions and into RunsTable.
 func Write(s beam.Scope, l Load, records []beam.PCollection, reports beam.PCollection) {
 	s = s.Scope("BigQuery")
-	var staged []beam.PCollection
+	// The marker makes FinalizeFn run when there is no staging table and
+	// no report at all: every table is replaced by an empty one then.
+	staged := []beam.PCollection{beam.ParDo(s, &markerFn{}, beam.Impulse(s))}
 	for _, r := range records {
 		staged = append(staged, beam.ParDo(s, &WriteFn{Load: l}, r))
 	}
@@ -102,7 +105,7 @@ func (fn *WriteFn) ProcessElement(ctx context.Context, r sinks.Record, _ func(St
 		if err != nil {
 			return err
 		}
-		w, err := NewWriter(fn.client, t, fields, WriterOptions{})
+		w, err := NewWriter(fn.client, t, fields, fn.Load.writerOptions())
 		if err != nil {
 			return err
 		}
@@ -148,6 +151,11 @@ func (fn *WriteFn) Teardown() error {
 	}
 	return nil
 }
+
+// markerFn emits an empty Staged, which Publish skips.
+type markerFn struct{}
+
+func (*markerFn) ProcessElement(_ []byte, emit func(Staged)) { emit(Staged{}) }
 
 type keyStagedFn struct{}
 

@@ -81,8 +81,8 @@ func (l Load) Check() error {
 		return errors.New("bigquery: no project")
 	case l.Dataset == "":
 		return errors.New("bigquery: no dataset")
-	case l.RunID == "" || strings.Trim(strings.ToLower(l.RunID), "abcdefghijklmnopqrstuvwxyz0123456789_") != "":
-		return fmt.Errorf("bigquery: run id %q: want letters, digits and underscores (NewRunID)", l.RunID)
+	case l.RunID == "" || len(l.RunID) > 63 || strings.Trim(l.RunID, "abcdefghijklmnopqrstuvwxyz0123456789_") != "":
+		return fmt.Errorf("bigquery: run id %q: want up to 63 lower-case letters, digits and underscores, as labels take (NewRunID)", l.RunID)
 	case len(l.Schemas) == 0:
 		return errors.New("bigquery: no stream")
 	case l.Replace != "" && l.Replace != ReplaceCopy && l.Replace != ReplaceDML:
@@ -108,6 +108,12 @@ func (l Load) NewClient(ctx context.Context) (*bq.Client, error) {
 	}
 	c.Location = l.Location
 	return c, nil
+}
+
+// writerOptions are the options of the Writers of l: uploads in one
+// request to an emulator (see WriterOptions.SingleRequest).
+func (l Load) writerOptions() WriterOptions {
+	return WriterOptions{SingleRequest: l.Endpoint != ""}
 }
 
 func (l Load) replace() Replace {

@@ -22,6 +22,7 @@ import (
 
 // Staged is a staging table that holds rows of a run: a bundle of Write
 // loaded them (WriteFn), and Publish moves them into the stream's table.
+// Publish skips a Staged without Stream.
 type Staged struct {
 	Stream string `json:"stream"`
 	Table  string `json:"table"`
@@ -104,6 +105,9 @@ func Publish(ctx context.Context, c *bq.Client, l Load, staged []Staged, reports
 	sources := map[string][]*bq.Table{}
 	rows := map[string]int64{}
 	for _, st := range staged {
+		if st.Stream == "" { // the marker of Write
+			continue
+		}
 		if _, ok := l.Schemas[st.Stream]; !ok {
 			return nil, fmt.Errorf("bigquery: staging table %s is of stream %s, which this run does not export", st.Table, st.Stream)
 		}
@@ -173,7 +177,10 @@ func Publish(ctx context.Context, c *bq.Client, l Load, staged []Staged, reports
 		for k, v := range md.Labels {
 			update.SetLabel(k, v)
 		}
-		if l.replace() == ReplaceDML {
+		switch l.replace() {
+		case ReplaceCopy:
+			update.ExpirationTime = bq.NeverExpire // whatever a copy may take from the staging tables
+		case ReplaceDML:
 			update.Schema = schemas[s] // the descriptions of the columns
 		}
 		if _, err := ds.Table(s).Update(ctx, update, ""); err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	bq "cloud.google.com/go/bigquery"
+	"google.golang.org/api/googleapi"
 
 	"github.com/asana-beam/asana-beam/sinks/tabular"
 )
@@ -27,6 +28,12 @@ type WriterOptions struct {
 	// FlushBytes loads the buffered rows once they reach that many bytes
 	// (default DefaultFlushBytes).
 	FlushBytes int64
+	// SingleRequest uploads the rows of a load job in one request, streamed
+	// from the file, which is not retried if it fails. By default uploads
+	// larger than a chunk (16 MiB) are resumable, in chunks retried one by
+	// one; the emulator fails on them (v0.6.6 cannot read the job of a
+	// resumable upload of this client), so it needs SingleRequest.
+	SingleRequest bool
 }
 
 // RecordError is a record that Write could not write. Index is its
@@ -158,7 +165,11 @@ func (w *Writer) flush(ctx context.Context) error {
 		w.err = fmt.Errorf("bigquery: reading %s: %w", w.file.Name(), err)
 		return w.err
 	}
-	wrote, err := loadRows(ctx, w.table, w.file, w.buffered)
+	var media []googleapi.MediaOption
+	if w.opts.SingleRequest {
+		media = append(media, googleapi.ChunkSize(0))
+	}
+	wrote, err := loadRows(ctx, w.table, w.file, w.buffered, media...)
 	if err == nil && wrote < 0 {
 		// No statistics (the emulator): count the rows of the table, which
 		// only this Writer has written.
@@ -223,13 +234,14 @@ func (w *Writer) Buffered() int64 { return w.buffered }
 // loadRows runs one load job of the newline-delimited JSON rows of r into
 // table (appending; the table must exist). It returns how many rows the job
 // says it wrote, or -1 when the server does not say.
-func loadRows(ctx context.Context, table *bq.Table, r io.Reader, rows int64) (int64, error) {
+func loadRows(ctx context.Context, table *bq.Table, r io.Reader, rows int64, media ...googleapi.MediaOption) (int64, error) {
 	src := bq.NewReaderSource(r)
 	src.SourceFormat = bq.JSON
 	src.MaxBadRecords = 0
 	loader := table.LoaderFrom(src)
 	loader.CreateDisposition = bq.CreateNever
 	loader.WriteDisposition = bq.WriteAppend
+	loader.MediaOptions = media
 	job, err := loader.Run(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("bigquery: starting the load job of %d rows into %s: %w", rows, tableName(table), err)

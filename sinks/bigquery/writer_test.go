@@ -3,6 +3,7 @@ package bigquery
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -183,4 +184,31 @@ func numbersAsText(v any) any {
 		return out
 	}
 	return v
+}
+
+// TestWriterLargeLoad loads more than an upload chunk (16 MiB) in one load
+// job, in one request, as the emulator needs.
+func TestWriterLargeLoad(t *testing.T) {
+	ctx := t.Context()
+	c := newClient(t)
+	ds := newDataset(t, c)
+	tasks := streamFields(t, "tasks")
+	w, err := NewWriter(c, createTable(t, c, ds, "tasks", tasks), tasks, WriterOptions{SingleRequest: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Repeat("x", 4000)
+	const n = 4500 // 18 MB
+	for i := range n {
+		if _, err := w.Write(ctx, [][]byte{fmt.Appendf(nil, `{"gid":"%d","notes":%q}`, i, notes)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := query(t, c, "SELECT COUNT(*), SUM(LENGTH(notes)) FROM `"+testProject+"."+ds+".tasks`")
+	if !cmp.Equal(got, [][]bq.Value{{int64(n), int64(n * len(notes))}}) {
+		t.Errorf("got %v, want %d rows of notes of %d characters", got, n, len(notes))
+	}
 }
