@@ -3,6 +3,8 @@
 //	asana-bench limiter --rpm 1500 --latency 100ms --duration 3m
 //	asana-bench read --size medium --rpm 1500 --scale 10
 //	asana-bench export --size medium --rpm 1500 --scale 10
+//	asana-bench sinks --size medium
+//	asana-bench report
 //
 // limiter drives the client as hard as it goes (every worker listing a
 // project's tasks, page after page) against a simulator that enforces the
@@ -16,6 +18,16 @@
 // time against the floor time; 429s; the connector's peak RSS. Time is
 // scaled: the cap is multiplied and the latency (100-300 ms) divided by
 // --scale, so the ratios hold while the run fits a few minutes.
+//
+// sinks writes the records of a simulated account, made up front, into the
+// Airbyte writer and the Parquet writer alone and prints their records per
+// second per core.
+//
+// report, run from the repository's root, does it all for the small,
+// medium and large accounts at 1,500 and 150 requests per minute, each read
+// in a process of its own with a time scale that fits it in a minute or
+// two, adds the requests Airbyte's connector would make and the sinks'
+// throughput, and writes BENCHMARKS.md and benchmarks.svg (--out).
 package main
 
 import (
