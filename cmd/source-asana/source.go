@@ -200,7 +200,7 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 		out.State(s, []byte(`{"__ab_no_cursor_state_message":true}`))
 		if lost[s] > 0 {
 			out.Status(s, airbyte.Incomplete)
-			out.Error(airbyte.TransientError, fmt.Sprintf("stream %s is incomplete: %d listings failed after retries (see the ERROR logs above)", s, lost[s]), "", s)
+			out.Error(airbyte.TransientError, fmt.Sprintf("stream %s is incomplete: %d listings of it, or of the parents its records hang below, failed after retries (see the ERROR logs above)", s, lost[s]), "", s)
 			code = 1
 			continue
 		}
@@ -210,7 +210,12 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 	return code
 }
 
-// lostCounts reads the sink's per-stream counts of lost listings.
+// lostCounts reads the sink's per-stream counts of lost listings and
+// charges each loss to every stream it cost records: a lost listing is
+// reported under its own stream, but the records cut from the same
+// responses (its compact twin) and every record below the parents it would
+// have found (the tasks below a lost users listing, the stories below a
+// lost tasks listing) are lost with it.
 func lostCounts(res beam.PipelineResult) map[string]int64 {
 	lost := map[string]int64{}
 	if res == nil {
@@ -218,10 +223,59 @@ func lostCounts(res beam.PipelineResult) map[string]int64 {
 	}
 	for _, c := range res.Metrics().AllMetrics().Counters() {
 		if name, ok := strings.CutPrefix(c.Key.Name, "lost/"); ok && c.Key.Namespace == "airbyte" {
-			lost[name] += c.Result()
+			for _, s := range affected(name) {
+				lost[s] += c.Result()
+			}
 		}
 	}
 	return lost
+}
+
+// affected returns stream and the streams whose records a lost listing of
+// stream also loses, from the request plan (asana.Listings): the twins of
+// its listings, and the streams of every listing below the parents they
+// yield, transitively.
+func affected(stream string) []string {
+	out := map[string]bool{stream: true}
+	kinds := map[asana.ParentKind]bool{}
+	take := func(l asana.Listing) {
+		out[l.Stream] = true // "" for the events subscriptions, dropped below
+		if l.Twin != "" {
+			out[l.Twin] = true
+		}
+		if l.Yields != "" {
+			kinds[l.Yields] = true
+		}
+	}
+	for _, l := range asana.Listings {
+		if l.Stream == stream || l.Twin == stream {
+			take(l)
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		// A workspace is also an organization; a task tree yields tasks.
+		if kinds[asana.ParentWorkspace] && !kinds[asana.ParentOrganization] {
+			kinds[asana.ParentOrganization], changed = true, true
+		}
+		if kinds[asana.ParentTaskTree] && !kinds[asana.ParentTask] {
+			kinds[asana.ParentTask], changed = true, true
+		}
+		for _, l := range asana.Listings {
+			if kinds[l.Parent] && (l.Yields != "" && !kinds[l.Yields] || !out[l.Stream] || l.Twin != "" && !out[l.Twin]) {
+				take(l)
+				changed = true
+			}
+		}
+	}
+	names := make([]string, 0, len(out))
+	for s := range out {
+		if s != "" {
+			names = append(names, s)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // jobError turns a failed job into a message and a failure type. The
@@ -237,7 +291,11 @@ func jobError(ctx context.Context, err error) (string, string) {
 		if j := strings.IndexByte(m, '\n'); j >= 0 {
 			m = m[:j]
 		}
-		return strings.TrimSpace(m), airbyte.ConfigError
+		m = strings.TrimSpace(m)
+		if strings.Contains(m, ": 401 Unauthorized") {
+			m = "asana rejected the credentials during the sync (check the personal access token, or reconnect the OAuth app): " + m
+		}
+		return m, airbyte.ConfigError
 	}
 	return "the sync failed: " + msg, airbyte.SystemError
 }
