@@ -69,7 +69,7 @@ var runsFields = []tabular.Field{
 
 // maxCopySources is the most staging tables Publish copies in one job,
 // below BigQuery's limit of 1,200 source tables per copy job.
-const maxCopySources = 1000
+var maxCopySources = 1000 // a variable for tests
 
 // maxTableDescription is the most characters BigQuery keeps in a table's
 // description.
@@ -198,7 +198,7 @@ func Publish(ctx context.Context, c *bq.Client, l Load, staged []Staged, reports
 			StartedAt: l.StartedAt.UTC(), FinishedAt: finished[s], Source: l.Source})
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, fmt.Errorf("bigquery: the tables are replaced, but: %w", errors.Join(errs...))
 	}
 	if err := recordRun(ctx, c, ds, run); err != nil {
 		return nil, err
