@@ -113,3 +113,121 @@ func (s *Sim) afterRequest(rq Request) {
 		s.opts.AfterRequest(rq)
 	}
 }
+
+// ExpectedUnderDeny is Expected when Options.Deny answers an error for
+// every request about some objects: per stream, the primary keys a full
+// sync must produce, walking the connector's listings as Expected does but
+// leaving out each listing whose path or filter names a denied object. The
+// denied objects themselves are still listed by their parents. With no
+// Deny it equals Expected.
+func (a *Account) ExpectedUnderDeny(exports []string) map[string][]string {
+	deny, serviceAccount := a.s.opts.Deny, a.s.opts.ServiceAccount
+	sets := map[string]map[string]bool{}
+	add := func(stream string, gids ...string) {
+		if sets[stream] == nil {
+			sets[stream] = map[string]bool{}
+		}
+		for _, g := range gids {
+			sets[stream][g] = true
+		}
+	}
+	denied := func(gids ...string) bool {
+		for _, g := range gids {
+			if _, ok := deny[g]; ok {
+				return true
+			}
+		}
+		return false
+	}
+	owner := a.Me()
+	if serviceAccount {
+		owner = ""
+	}
+	free := a.PersonalWorkspace()
+	tasks := map[string]bool{}
+	for _, ws := range a.GIDs("workspace") {
+		add("workspaces", ws)
+		if denied(ws) {
+			continue
+		}
+		users := a.WorkspaceUsers(ws)
+		add("users", users...)
+		add("tags", a.Tags(ws)...)
+		for _, tm := range a.Teams(ws) {
+			add("teams", tm)
+			if !denied(tm) {
+				add("team_memberships", a.TeamMemberships(tm)...)
+			}
+		}
+		if ws != free { // 402 on the free workspace
+			add("custom_fields", a.CustomFields(ws)...)
+			for _, pf := range a.Portfolios(ws, owner) {
+				add("portfolios", pf)
+				if !denied(pf) {
+					add("portfolio_items", a.PortfolioItems(pf)...)
+					add("portfolios_memberships", a.PortfolioMemberships(pf)...)
+				}
+			}
+		}
+		for _, p := range a.Projects(ws) {
+			add("projects", p)
+			if denied(p) {
+				continue
+			}
+			add("sections", a.Sections(p)...)
+			add("attachments", a.Attachments(p)...)
+			for _, t := range a.ProjectTasks(p) {
+				tasks[t] = true
+			}
+		}
+		for _, u := range users {
+			if !denied(u) {
+				for _, t := range a.AssignedTasks(u, ws) {
+					tasks[t] = true
+				}
+			}
+		}
+	}
+	var queue []string
+	for t := range tasks {
+		queue = append(queue, t)
+	}
+	for len(queue) > 0 {
+		t := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		if denied(t) {
+			continue
+		}
+		for _, s := range a.Subtasks(t) {
+			if !tasks[s] {
+				tasks[s] = true
+				queue = append(queue, s)
+			}
+		}
+	}
+	for t := range tasks {
+		add("tasks", t)
+		if !denied(t) {
+			add("stories", a.Stories(t)...)
+			add("attachments", a.Attachments(t)...)
+		}
+	}
+	if serviceAccount {
+		for _, id := range exports {
+			if !denied(id) {
+				add("organization_exports", id)
+			}
+		}
+	}
+	out := map[string][]string{}
+	for s, set := range sets {
+		for g := range set {
+			out[s] = append(out[s], g)
+		}
+	}
+	for full, twin := range map[string]string{"sections": "sections_compact", "stories": "stories_compact",
+		"attachments": "attachments_compact", "portfolios": "portfolios_compact"} {
+		out[twin] = out[full]
+	}
+	return out
+}

@@ -2,11 +2,14 @@ package asanatest
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestFaultWindow: a window's faults apply between From and Until after
@@ -105,5 +108,34 @@ func TestAfterRequestDeletes(t *testing.T) {
 	defer mu.Unlock()
 	if len(seen) != 2 {
 		t.Errorf("hook saw %q, want the two requests", seen)
+	}
+}
+
+// TestExpectedUnderDeny: with nothing denied it is Expected; a denied
+// project is still listed, what hangs below it is not.
+func TestExpectedUnderDeny(t *testing.T) {
+	for _, sa := range []bool{true, false} {
+		a := New(Options{Seed: 42, Size: "small", ServiceAccount: sa}).Account()
+		exports := a.OrganizationExports()
+		want, got := a.Expected(exports), a.ExpectedUnderDeny(exports)
+		for _, m := range []map[string][]string{want, got} {
+			for s := range m {
+				if diff := cmp.Diff(slices.Sorted(slices.Values(want[s])), slices.Sorted(slices.Values(got[s]))); diff != "" {
+					t.Errorf("service account %v, %s (-Expected +ExpectedUnderDeny):\n%s", sa, s, diff)
+				}
+			}
+		}
+	}
+	a := New(Options{Seed: 42, Size: "small"}).Account()
+	p := a.Projects(a.Organization())[0]
+	a = New(Options{Seed: 42, Size: "small", Deny: map[string]int{p: 403}}).Account()
+	got := a.ExpectedUnderDeny(nil)
+	if !slices.Contains(got["projects"], p) {
+		t.Errorf("the denied project is not expected in projects")
+	}
+	for _, sec := range a.Sections(p) {
+		if slices.Contains(got["sections"], sec) {
+			t.Errorf("section %s of the denied project is expected", sec)
+		}
 	}
 }
