@@ -88,6 +88,7 @@ func reportCmd(args []string) error {
 	scalesFlag := fs.String("scales", "", "time scale of runs, SIZE/CAP=F comma-separated (e.g. large/150=800); the others get the default")
 	target := fs.Duration("target", 30*time.Second, "default scale: make each run's floor time about this long in real time")
 	maxRate := fs.Float64("max-rate", 2000, "default scale: no run faster than this many requests per real second")
+	maxScale := fs.Float64("max-scale", 400, "default scale: at most this (the client's per-attempt timeout, a minute, shrinks with it)")
 	speed := fs.Float64("speed", 1, "multiply every default scale by this (higher is quicker and less faithful)")
 	workers := fs.Int("workers", 10, "num_workers")
 	source := fs.String("source", "", "the source-asana binary; empty builds ./cmd/source-asana into a temporary directory")
@@ -137,15 +138,19 @@ func reportCmd(args []string) error {
 
 	began := time.Now()
 	var runs []*runResult
+	var failed []failedRun
 	for _, size := range sizes {
 		for _, rpm := range caps {
 			scale, ok := scales[fmt.Sprintf("%s/%d", size, rpm)]
 			if !ok {
-				scale = defaultScale(size, rpm, *workers, *target, *maxRate) * *speed
+				scale = defaultScale(size, rpm, *workers, *target, *maxRate, *maxScale) * *speed
 			}
 			res, err := benchRun(&simFlags{size: size, rpm: rpm, scale: scale, workers: *workers}, *source, tmp)
 			if err != nil {
-				return fmt.Errorf("%s account at %d/min: %w", size, rpm, err)
+				// The other runs go on; the report says this one failed.
+				fmt.Fprintf(os.Stderr, "failed: %v\n", err)
+				failed = append(failed, failedRun{size, rpm, scale, err.Error()})
+				continue
 			}
 			runs = append(runs, res)
 		}
@@ -176,7 +181,10 @@ func reportCmd(args []string) error {
 	if len(chart) == 0 && len(runs) > 0 {
 		chart = runs[:1]
 	}
-	rep := &report{runs: runs, sinks: sinkResults, sinkSize: *sinkSize, chart: chart, took: time.Since(began),
+	rep := &report{scaleRule: fmt.Sprintf("the floor time in Asana time divided by %s, at most %s requests per real second "+
+		"(a factor of at most %s × 60 / the cap) and at most %g (the client's per-attempt timeout, a minute, shrinks with the window), "+
+		"rounded down to 1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten", target.String(), thousands(int(*maxRate)),
+		thousands(int(*maxRate)), *maxScale), runs: runs, failed: failed, sinks: sinkResults, sinkSize: *sinkSize, chart: chart, took: time.Since(began),
 		command: "go run ./cmd/asana-bench report " + strings.Join(args, " "), workers: *workers}
 	if err := os.WriteFile(filepath.Join(*out, "benchmarks.svg"), drawChart(chart), 0o644); err != nil {
 		return err
@@ -186,18 +194,32 @@ func reportCmd(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s and %s in %s\n", filepath.Join(*out, "BENCHMARKS.md"), filepath.Join(*out, "benchmarks.svg"),
 		time.Since(began).Round(time.Second))
+	if len(failed) > 0 {
+		return fmt.Errorf("%d run(s) failed (BENCHMARKS.md says which)", len(failed))
+	}
 	return nil
+}
+
+// failedRun is a run that ended in an error.
+type failedRun struct {
+	Size  string
+	RPM   int
+	Scale float64
+	Err   string
 }
 
 // defaultScale is the time scale of a run: its floor time about target in
 // real time, but no faster than maxRate requests per real second (past
-// which the run measures the machine's CPU rather than the limiter), and
-// never slower than Asana. It is rounded to a round number.
-func defaultScale(size string, rpm, workers int, target time.Duration, maxRate float64) float64 {
+// which the run measures the machine's CPU rather than the limiter), no
+// more than maxScale (the client scales its per-attempt timeout, a minute,
+// with the window: at ÷800 it is 75 ms of real time, which a busy machine's
+// slow responses exceed), and never slower than Asana. It is rounded down
+// to a round number.
+func defaultScale(size string, rpm, workers int, target time.Duration, maxRate, maxScale float64) float64 {
 	acct := asanatest.New(asanatest.Options{Seed: 1, Size: size, ServiceAccount: true}).Account()
 	ft := floorTimesOf(acct.RequestFloor(acct.OrganizationExports()), rpm, time.Minute, workers, 200*time.Millisecond)
 	s := ft.floor().Seconds() / target.Seconds()
-	s = min(s, maxRate*60/float64(rpm))
+	s = min(s, maxRate*60/float64(rpm), maxScale)
 	return roundScale(max(1, s))
 }
 
@@ -325,13 +347,15 @@ func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
 // report is what BENCHMARKS.md says.
 type report struct {
-	runs     []*runResult
-	sinks    []sinkResult
-	sinkSize string
-	chart    []*runResult
-	took     time.Duration
-	command  string
-	workers  int
+	scaleRule string
+	runs      []*runResult
+	failed    []failedRun
+	sinks     []sinkResult
+	sinkSize  string
+	chart     []*runResult
+	took      time.Duration
+	command   string
+	workers   int
 }
 
 func metMissed(ok bool) string {
@@ -376,7 +400,8 @@ func (rep *report) markdown() []byte {
 		"against the project's Asana simulator (`sources/asana/asanatest`, seed 1, a service account) serving a generated account "+
 		"over a loopback socket, with Asana's rate limit (a sliding window, 429s included in the count) and latency of 100-300 ms, "+
 		"and %d requests in flight. Time is scaled: the window (a minute) and the latency are divided by the run's factor, so the "+
-		"ratios between the cap, the latency and the requests in flight hold; times marked *Asana time* are multiplied back.\n\n", rep.workers)
+		"ratios between the cap, the latency and the requests in flight hold; times marked *Asana time* are multiplied back. "+
+		"The factor of each run is in the Time table; unless `--scales` names it, it is %s.\n\n", rep.workers, rep.scaleRule)
 
 	p("## Targets\n\n| target | result |\n|---|---|\n")
 	var reqOK, wallOK, r429OK = true, true, true
@@ -385,13 +410,26 @@ func (rep *report) markdown() []byte {
 		wallOK = wallOK && r.wallRatio() <= targetWall
 		r429OK = r429OK && !r.sustained429()
 	}
-	p("| requests ≤ %.2f × floor, every run | %s |\n", targetRequests, metMissed(reqOK))
-	p("| wall ≤ %.2f × floor time at both caps, every run | %s |\n", targetWall, metMissed(wallOK))
-	p("| no sustained 429s | %s |\n", metMissed(r429OK))
+	failedNote := ""
+	if len(rep.failed) > 0 {
+		reqOK, wallOK, r429OK = false, false, false
+		failedNote = fmt.Sprintf(" (%d run(s) failed)", len(rep.failed))
+	}
+	p("| requests ≤ %.2f × floor, every run | %s%s |\n", targetRequests, metMissed(reqOK), failedNote)
+	p("| wall ≤ %.2f × floor time at both caps, every run | %s%s |\n", targetWall, metMissed(wallOK), failedNote)
+	p("| no sustained 429s | %s%s |\n", metMissed(r429OK), failedNote)
 	rssOK, rssText := rep.rssVerdict()
 	p("| peak RSS does not grow with the account beyond deduplication state (%d B per deduplicated record) | %s |\n", dedupAllowance, metMissed(rssOK))
 	for _, s := range rep.sinks {
 		p("| ≥ %s records/s/core into %s | %s |\n", thousands(targetSink), sinkName(s.Sink), metMissed(s.perCore() >= targetSink))
+	}
+	for _, f := range rep.failed {
+		msg := f.Err
+		if len(msg) > 600 {
+			msg = msg[:300] + " … " + msg[len(msg)-300:]
+		}
+		p("\n**The %s account at %s/min (time ÷%g) failed**, so it has no figures below: `%s`\n", f.Size, thousands(f.RPM), f.Scale,
+			strings.ReplaceAll(strings.ReplaceAll(msg, "`", "'"), "\n", " "))
 	}
 	for _, r := range rep.runs {
 		if r.Missing > 0 {
