@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 	_ "golang.org/x/crypto/x509roots/fallback" // CA roots for images without a system store
 
@@ -85,6 +86,10 @@ func run(ctx context.Context) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
+	plan, err := planRun(*output)
+	if err != nil {
+		return exitUsage, err
+	}
 	var cfg *asana.Config
 	window := *rateWindow
 	if *demo {
@@ -94,7 +99,7 @@ func run(ctx context.Context) (int, error) {
 		}
 		defer d.Close()
 		cfg, window = d.Config(), d.Window
-	} else if cfg, err = cli.LoadConfig(*configPath); err != nil {
+	} else if cfg, err = loadCredentials(ctx); err != nil {
 		return exitUsage, err
 	}
 	me, err := cli.Connect(ctx, cfg, window)
@@ -117,9 +122,14 @@ func run(ctx context.Context) (int, error) {
 		}
 	}
 
-	os.Setenv(pipeline.CredentialsEnv, cfg.Credentials.EnvValue())
+	if !plan.remote {
+		// The DoFns run in this process and read the credentials here.
+		// Remote workers read their own variable or the secret.
+		os.Setenv(pipeline.CredentialsEnv, cfg.Credentials.EnvValue())
+	}
 	p, s := beam.NewPipelineWithRoot()
-	out, err := pipeline.Build(s, pipeline.Options{Config: cfg, Streams: streams, Window: window})
+	out, err := pipeline.Build(s, pipeline.Options{Config: cfg, Streams: streams, Window: window, Workers: plan.workers,
+		CredentialsSecret: *credentialsSecret, SecretManagerEndpoint: *secretManagerEndpoint})
 	if err != nil {
 		return exitFailed, err
 	}
@@ -132,8 +142,20 @@ func run(ctx context.Context) (int, error) {
 	}
 
 	fmt.Fprintf(os.Stderr, "asana-export: %d streams of %s's Asana (%s) to %s, run %s\n", len(streams), me.Name, cfg.BaseURL, dest, runID)
+	if plan.dryRun {
+		jp := &jobPrinter{out: os.Stdout, next: &beamlog.Structural{}}
+		beamlog.SetLogger(jp)
+		if _, err := beamx.RunWithMetrics(ctx, p); err != nil {
+			return exitFailed, fmt.Errorf("dry run: %s", firstLine(err))
+		}
+		if jp.jobs == 0 {
+			return exitFailed, errors.New("dry run: the runner printed no job")
+		}
+		fmt.Fprintln(os.Stderr, "asana-export: dry run: the job is on stdout; nothing was submitted")
+		return exitOK, nil
+	}
 	done := make(chan struct{})
-	if !*quiet {
+	if !*quiet && !plan.remote {
 		go showProgress(done, cfg.RequestsPerMinute, window)
 	}
 	_, err = beamx.RunWithMetrics(ctx, p)

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+
+	"github.com/asana-beam/asana-beam/cmd/internal/cli"
+	"github.com/asana-beam/asana-beam/pipeline"
+	"github.com/asana-beam/asana-beam/sources/asana"
+)
+
+var (
+	credentialsSecret = flag.String("credentials_secret", "", "Secret Manager secret version holding the Asana credentials (projects/P/secrets/S/versions/V): "+
+		"the workers read it with their service account; the job holds only its name. Holds a personal access token, or the credentials object of the config as JSON")
+	secretManagerEndpoint = flag.String("secret_manager_endpoint", "", "Secret Manager's address, for tests and private endpoints (sent without Google auth)")
+)
+
+// runPlan is what the runner flags ask for.
+type runPlan struct {
+	runner  string
+	remote  bool // the workers are other processes: credentials must reach them
+	dryRun  bool // Dataflow's --dry_run: print the job, run nothing
+	workers int  // the most worker processes at once, sharing the token
+}
+
+// flagValue returns the value of a flag that Beam or its runners define.
+func flagValue(name string) string {
+	if f := flag.Lookup(name); f != nil {
+		return f.Value.String()
+	}
+	return ""
+}
+
+// planRun checks the runner flags against the sink's output.
+func planRun(output string) (runPlan, error) {
+	p := runPlan{runner: strings.ToLower(flagValue("runner")), workers: 1}
+	switch p.runner {
+	case "", "prism", "direct":
+		if flagValue("endpoint") != "" && p.runner == "prism" {
+			p.remote = true // a Prism job server elsewhere
+		}
+	case "dataflow", "dataflowrunner":
+		p.remote = true
+		p.dryRun, _ = strconv.ParseBool(flagValue("dry_run"))
+		n, _ := strconv.Atoi(flagValue("max_num_workers"))
+		if n < 1 {
+			return p, fmt.Errorf("--max_num_workers: required with --runner=dataflow: the token's %s is shared among the workers, so the job must say how many may run at once", "requests_per_minute")
+		}
+		p.workers = n
+		if *sink == "parquet" && !strings.HasPrefix(output, "gs://") {
+			return p, fmt.Errorf("--output: Dataflow workers write to Cloud Storage: give gs://bucket/prefix, not %q", output)
+		}
+		if *credentialsSecret == "" && !p.dryRun {
+			return p, fmt.Errorf("--credentials_secret: required with --runner=dataflow: Dataflow workers read the Asana credentials from Secret Manager (see the README)")
+		}
+	default:
+		p.remote = true
+		if n, _ := strconv.Atoi(flagValue("max_num_workers")); n > 0 {
+			p.workers = n
+		}
+	}
+	if *credentialsSecret != "" {
+		if err := pipeline.ValidateSecretName(*credentialsSecret); err != nil {
+			return p, fmt.Errorf("--credentials_secret: %w", err)
+		}
+	}
+	return p, nil
+}
+
+// loadCredentials replaces the config's credentials with the secret's,
+// when --credentials_secret names one: the command checks them before it
+// submits the job, as the workers will read them.
+func loadCredentials(ctx context.Context) (*asana.Config, error) {
+	if *credentialsSecret == "" {
+		return cli.LoadConfig(*configPath)
+	}
+	creds, err := pipeline.CredentialSource{Secret: *credentialsSecret, SecretManagerEndpoint: *secretManagerEndpoint}.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("--credentials_secret: %w", err)
+	}
+	cfg := &asana.Config{}
+	if *configPath != "" {
+		data, err := cli.ReadFile("config", *configPath)
+		if err != nil {
+			return nil, err
+		}
+		if cfg, err = asana.ParseConfig(data); err != nil {
+			return nil, err
+		}
+	}
+	cfg.Credentials = creds
+	cfg.SetDefaults()
+	return cfg, cfg.Validate()
+}
+
+// jobPrinter catches the job that Dataflow's --dry_run logs through Beam's
+// logger and prints it to out; other messages go on to the next logger if
+// they are warnings or errors. (The runner logs the pipeline model too,
+// megabytes of text: dropped.)
+type jobPrinter struct {
+	out  io.Writer
+	next beamlog.Logger
+	mu   sync.Mutex
+	jobs int
+}
+
+func (p *jobPrinter) Log(ctx context.Context, sev beamlog.Severity, depth int, msg string) {
+	var job struct {
+		Type string `json:"type"`
+	}
+	switch {
+	case strings.HasPrefix(msg, "{") && json.Unmarshal([]byte(msg), &job) == nil && strings.HasPrefix(job.Type, "JOB_TYPE_"):
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		fmt.Fprintln(p.out, msg)
+		p.jobs++
+	case sev >= beamlog.SevWarn:
+		p.next.Log(ctx, sev, depth+1, msg)
+	}
+}
