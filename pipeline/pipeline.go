@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -66,9 +68,9 @@ func init() {
 	register.Emitter1[Batch]()
 	register.DoFn2x0[asana.Parent, func(asana.Parent)](&kindFn{})
 	register.DoFn2x0[asana.Parent, func(string, asana.Parent)](&byParentFn{})
-	register.DoFn2x0[asana.Parent, func(string, bool)](&byGIDFn{})
-	register.Emitter2[string, bool]()
-	register.DoFn4x0[string, func(*asana.Parent) bool, func(*bool) bool, func(asana.Parent)](&dropCoveredFn{})
+	register.DoFn2x0[asana.Parent, func(string, asana.Parent)](&byGIDFn{})
+	register.DoFn4x0[string, func(*asana.Parent) bool, func(*asana.Parent) bool, func(asana.Parent)](&linkTreesFn{})
+	register.DoFn2x0[sinks.Report, func(sinks.Report)](&chargeLossFn{})
 	register.Emitter2[string, asana.Parent]()
 	register.Emitter1[asana.Parent]()
 	register.DoFn3x0[sinks.Record, func(sinks.Record), func(string, sinks.Record)](&repeatsFn{})
@@ -116,7 +118,7 @@ func Build(s beam.Scope, o Options) (Output, error) {
 	p1 := level("Workspaces", p0)                         // users, tags, custom fields, teams, projects, portfolios
 	p2 := level("Projects", p1)                           // tasks, sections, attachments, memberships, items; events subscribed
 	trees := only([]asana.ParentKind{asana.ParentTaskTree}, p2)
-	p3 := level("Subtasks", uncovered(s, trees))
+	p3 := level("Subtasks", linkTrees(s, trees))
 	// Last: stories and attachments of every task, and the events since
 	// the subscriptions.
 	level("Tasks", only([]asana.ParentKind{asana.ParentTask, asana.ParentEvents}, p2, p3))
@@ -124,7 +126,7 @@ func Build(s beam.Scope, o Options) (Output, error) {
 	deduped := beam.ParDo(s, &inflateFn{}, transforms.Dedup(s, beam.Flatten(s, repeats...)))
 	return Output{
 		Records: append(once, deduped),
-		Reports: beam.Flatten(s, reports...),
+		Reports: beam.ParDo(s, &chargeLossFn{Streams: o.Streams}, beam.Flatten(s, reports...)),
 	}, nil
 }
 
@@ -178,15 +180,18 @@ func (fn *kindFn) ProcessElement(p asana.Parent, emit func(asana.Parent)) {
 	}
 }
 
-// uncovered drops the task trees whose parent task is itself a tree to
-// walk: the walk from the parent reaches them, and walking them again
-// would list their subtasks twice. (A subtask assigned to someone is found
-// both as an assignee's task and below its parent.)
-func uncovered(s beam.Scope, trees beam.PCollection) beam.PCollection {
-	s = s.Scope("Uncovered")
+// linkTrees tells each task tree which of its subtasks are trees of their
+// own, so that its walk does not descend into them: a subtask assigned to
+// someone (or added to a project) is found both below its parent and on
+// its own, and walking it twice would list its subtasks twice. Each tree
+// is still walked from where it was found, so the subtasks of a subtask
+// are listed even when its parent task's subtasks cannot be (402, 403, 404,
+// 451 on the parent).
+func linkTrees(s beam.Scope, trees beam.PCollection) beam.PCollection {
+	s = s.Scope("LinkTrees")
 	byParent := beam.ParDo(s, &byParentFn{}, trees)
 	byGID := beam.ParDo(s, &byGIDFn{}, trees)
-	return beam.ParDo(s, &dropCoveredFn{}, beam.CoGroupByKey(s, byParent, byGID))
+	return beam.ParDo(s, &linkTreesFn{}, beam.CoGroupByKey(s, byParent, byGID))
 }
 
 // byParentFn keys each tree by its parent task ("" for a top-level task).
@@ -199,22 +204,53 @@ func (*byParentFn) ProcessElement(p asana.Parent, emit func(string, asana.Parent
 // byGIDFn keys each tree by its own gid.
 type byGIDFn struct{}
 
-func (*byGIDFn) ProcessElement(p asana.Parent, emit func(string, bool)) {
-	emit(p.GID, true)
+func (*byGIDFn) ProcessElement(p asana.Parent, emit func(string, asana.Parent)) {
+	emit(p.GID, p)
 }
 
-// dropCoveredFn emits the trees of a parent gid unless that parent is a
-// tree to walk too.
-type dropCoveredFn struct{}
+// linkTreesFn emits the tree of gid, once, with the subtasks that are
+// trees of their own in Skip.
+type linkTreesFn struct{}
 
-func (*dropCoveredFn) ProcessElement(parent string, trees func(*asana.Parent) bool, walked func(*bool) bool, emit func(asana.Parent)) {
-	var b bool
-	if parent != "" && walked(&b) {
+func (*linkTreesFn) ProcessElement(gid string, children func(*asana.Parent) bool, self func(*asana.Parent) bool, emit func(asana.Parent)) {
+	var tree asana.Parent
+	if gid == "" || !self(&tree) {
+		return // top-level tasks are emitted under their own gid
+	}
+	skip := map[string]bool{}
+	var c asana.Parent
+	for children(&c) {
+		skip[c.GID] = true
+	}
+	tree.Skip = nil
+	for g := range skip {
+		tree.Skip = append(tree.Skip, g)
+	}
+	sort.Strings(tree.Skip)
+	emit(tree)
+}
+
+// chargeLossFn charges a lost listing to every selected stream it cost
+// records: a listing is reported under its own stream, but the records cut
+// from the same responses (its compact twin) and every record below the
+// parents it would have found (the tasks below a lost users listing, the
+// stories below a lost tasks listing) are lost with it. Sinks then mark
+// each of these streams incomplete.
+type chargeLossFn struct {
+	Streams []string `json:"streams"`
+}
+
+func (fn *chargeLossFn) ProcessElement(r sinks.Report, emit func(sinks.Report)) {
+	if !r.Lost {
+		emit(r)
 		return
 	}
-	var p asana.Parent
-	for trees(&p) {
-		emit(p)
+	for _, s := range asana.AffectedBy(r.Stream) {
+		if s == r.Stream {
+			emit(r)
+		} else if slices.Contains(fn.Streams, s) {
+			emit(sinks.Report{Stream: s, Lost: true, Message: "records below a lost listing: " + r.Message})
+		}
 	}
 }
 

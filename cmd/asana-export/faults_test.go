@@ -120,7 +120,6 @@ func revokeAfter(n int64, revoke func(*asanatest.Server)) func(*asanatest.Server
 
 func exportCases() []exportCase {
 	slow := faultWindow / 10
-	lostBug := "sinks/parquet marks a stream incomplete only when a listing of that very stream was lost: the compact twin cut from the same responses, and the streams below the parents a lost listing would have found, are marked complete though they miss records (source-asana charges the loss to them: see its affected)"
 	return []exportCase{
 		{name: "5xx burst, connections dropped, truncated JSON",
 			opts: asanatest.Options{Faults: asanatest.Faults{Rate5xx: 0.05, RateDrop: 0.1, RateTruncate: 0.1},
@@ -131,15 +130,12 @@ func exportCases() []exportCase {
 			opts: asanatest.Options{AccessTokenRequests: 10}},
 		{name: "402/403/404/451 on parts of the tree (Deny)", code: 0, want: "parts skipped or lost"},
 		{name: "offset tokens always expire before the next page", code: 3, want: "some streams are incomplete",
-			opts:     asanatest.Options{OffsetTTL: time.Nanosecond, LatencyMin: 2 * time.Millisecond, LatencyMax: 3 * time.Millisecond},
-			knownBug: lostBug},
+			opts: asanatest.Options{OffsetTTL: time.Nanosecond, LatencyMin: 2 * time.Millisecond, LatencyMax: 3 * time.Millisecond}},
 		{name: "every response slower than the timeout, after the check", code: 3, window: slow, want: "some streams are incomplete",
 			opts: asanatest.Options{FaultWindows: []asanatest.FaultWindow{{From: time.Millisecond, Until: time.Hour,
-				Faults: asanatest.Faults{SlowRate: 1, Slow: 3 * slow}}}},
-			knownBug: lostBug},
+				Faults: asanatest.Faults{SlowRate: 1, Slow: 3 * slow}}}}},
 		{name: "every response slower than the timeout, from the start", code: 1, window: slow, want: "asana could not be reached",
-			opts:     asanatest.Options{Faults: asanatest.Faults{SlowRate: 1, Slow: 3 * slow}},
-			knownBug: "cmd/asana-export exits 2 (bad flags, config or credentials) when the credentials check fails for any reason, an unreachable or failing Asana included; 1 (the export failed) would be right"},
+			opts: asanatest.Options{Faults: asanatest.Faults{SlowRate: 1, Slow: 3 * slow}}},
 		{name: "OAuth refresh token revoked mid-run", oauth: true, code: 1, want: "nothing of this run was published",
 			opts:  asanatest.Options{AccessTokenRequests: 20},
 			setup: revokeAfter(40, func(s *asanatest.Server) { s.RevokeRefreshToken() })},

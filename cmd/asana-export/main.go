@@ -104,7 +104,11 @@ func run(ctx context.Context) (int, error) {
 	}
 	me, err := cli.Connect(ctx, cfg, window)
 	if err != nil {
-		return exitUsage, err
+		var ae *asana.Error
+		if errors.As(err, &ae) && ae.Kind == asana.KindConfig {
+			return exitUsage, err // rejected credentials or config
+		}
+		return exitFailed, err // Asana unreachable or failing
 	}
 
 	start := time.Now().UTC()

@@ -210,12 +210,9 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 	return code
 }
 
-// lostCounts reads the sink's per-stream counts of lost listings and
-// charges each loss to every stream it cost records: a lost listing is
-// reported under its own stream, but the records cut from the same
-// responses (its compact twin) and every record below the parents it would
-// have found (the tasks below a lost users listing, the stories below a
-// lost tasks listing) are lost with it.
+// lostCounts reads the sink's per-stream counts of losses. The pipeline
+// charges a lost listing to every stream it cost records (see
+// asana.AffectedBy).
 func lostCounts(res beam.PipelineResult) map[string]int64 {
 	lost := map[string]int64{}
 	if res == nil {
@@ -223,59 +220,10 @@ func lostCounts(res beam.PipelineResult) map[string]int64 {
 	}
 	for _, c := range res.Metrics().AllMetrics().Counters() {
 		if name, ok := strings.CutPrefix(c.Key.Name, "lost/"); ok && c.Key.Namespace == "airbyte" {
-			for _, s := range affected(name) {
-				lost[s] += c.Result()
-			}
+			lost[name] += c.Result()
 		}
 	}
 	return lost
-}
-
-// affected returns stream and the streams whose records a lost listing of
-// stream also loses, from the request plan (asana.Listings): the twins of
-// its listings, and the streams of every listing below the parents they
-// yield, transitively.
-func affected(stream string) []string {
-	out := map[string]bool{stream: true}
-	kinds := map[asana.ParentKind]bool{}
-	take := func(l asana.Listing) {
-		out[l.Stream] = true // "" for the events subscriptions, dropped below
-		if l.Twin != "" {
-			out[l.Twin] = true
-		}
-		if l.Yields != "" {
-			kinds[l.Yields] = true
-		}
-	}
-	for _, l := range asana.Listings {
-		if l.Stream == stream || l.Twin == stream {
-			take(l)
-		}
-	}
-	for changed := true; changed; {
-		changed = false
-		// A workspace is also an organization; a task tree yields tasks.
-		if kinds[asana.ParentWorkspace] && !kinds[asana.ParentOrganization] {
-			kinds[asana.ParentOrganization], changed = true, true
-		}
-		if kinds[asana.ParentTaskTree] && !kinds[asana.ParentTask] {
-			kinds[asana.ParentTask], changed = true, true
-		}
-		for _, l := range asana.Listings {
-			if kinds[l.Parent] && (l.Yields != "" && !kinds[l.Yields] || !out[l.Stream] || l.Twin != "" && !out[l.Twin]) {
-				take(l)
-				changed = true
-			}
-		}
-	}
-	names := make([]string, 0, len(out))
-	for s := range out {
-		if s != "" {
-			names = append(names, s)
-		}
-	}
-	slices.Sort(names)
-	return names
 }
 
 // jobError turns a failed job into a message and a failure type. The

@@ -19,6 +19,9 @@ type Parent struct {
 	NumSubtasks int        `json:"num_subtasks,omitempty"` // of a task tree
 	ParentTask  string     `json:"parent_task,omitempty"`  // of a task tree that is a subtask
 	Sync        string     `json:"sync,omitempty"`         // of an event stream: the token to read from
+	// Skip are subtasks of a task tree that are trees of their own, walked
+	// from where they were found: the walk lists them, but not below them.
+	Skip []string `json:"skip,omitempty"`
 }
 
 func (p Parent) String() string { return string(p.Kind) + " " + p.GID }
@@ -319,7 +322,7 @@ func (x *Expander) subtasks(ctx context.Context, l Listing, root Parent, out Emi
 				GID         string `json:"gid"`
 				NumSubtasks int    `json:"num_subtasks"`
 			}
-			if json.Unmarshal(rec, &t) == nil {
+			if json.Unmarshal(rec, &t) == nil && !slices.Contains(p.Skip, t.GID) {
 				stack = append(stack, Parent{Kind: ParentTaskTree, GID: t.GID, NumSubtasks: t.NumSubtasks})
 			}
 		}

@@ -3,6 +3,7 @@ package asana
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -214,4 +215,51 @@ func listingsFor(selected map[string]bool) []Listing {
 		}
 	}
 	return out
+}
+
+// AffectedBy returns stream and the streams whose records a lost listing of
+// stream also loses, from the request plan (Listings): the twins of
+// its listings, and the streams of every listing below the parents they
+// yield, transitively.
+func AffectedBy(stream string) []string {
+	out := map[string]bool{stream: true}
+	kinds := map[ParentKind]bool{}
+	take := func(l Listing) {
+		out[l.Stream] = true // "" for the events subscriptions, dropped below
+		if l.Twin != "" {
+			out[l.Twin] = true
+		}
+		if l.Yields != "" {
+			kinds[l.Yields] = true
+		}
+	}
+	for _, l := range Listings {
+		if l.Stream == stream || l.Twin == stream {
+			take(l)
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		// A workspace is also an organization; a task tree yields tasks.
+		if kinds[ParentWorkspace] && !kinds[ParentOrganization] {
+			kinds[ParentOrganization], changed = true, true
+		}
+		if kinds[ParentTaskTree] && !kinds[ParentTask] {
+			kinds[ParentTask], changed = true, true
+		}
+		for _, l := range Listings {
+			if kinds[l.Parent] && (l.Yields != "" && !kinds[l.Yields] || !out[l.Stream] || l.Twin != "" && !out[l.Twin]) {
+				take(l)
+				changed = true
+			}
+		}
+	}
+	names := make([]string, 0, len(out))
+	for s := range out {
+		if s != "" {
+			names = append(names, s)
+		}
+	}
+	slices.Sort(names)
+	return names
 }

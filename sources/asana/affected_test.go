@@ -1,20 +1,19 @@
-package main
+package asana
 
 import (
-	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestAffected: a lost listing costs its own stream, its compact twin, and
+// TestAffectedBy: a lost listing costs its own stream, its compact twin, and
 // every stream below the parents it would have found.
-func TestAffected(t *testing.T) {
+func TestAffectedBy(t *testing.T) {
 	for _, tc := range []struct {
 		stream string
 		want   []string
 	}{
-		{"workspaces", slices.DeleteFunc(allStreams(), func(s string) bool { return s == "organization_exports" })},
+		{"workspaces", allBut("organization_exports")},
 		{"stories", []string{"stories", "stories_compact"}},
 		{"sections_compact", []string{"sections", "sections_compact"}},
 		{"team_memberships", []string{"team_memberships"}},
@@ -27,8 +26,18 @@ func TestAffected(t *testing.T) {
 		{"projects", []string{"attachments", "attachments_compact", "events", "projects", "sections", "sections_compact",
 			"stories", "stories_compact", "tasks"}},
 	} {
-		if diff := cmp.Diff(tc.want, affected(tc.stream)); diff != "" {
-			t.Errorf("affected(%s) (-want +got):\n%s", tc.stream, diff)
+		if diff := cmp.Diff(tc.want, AffectedBy(tc.stream)); diff != "" {
+			t.Errorf("AffectedBy(%s) (-want +got):\n%s", tc.stream, diff)
 		}
 	}
+}
+
+func allBut(name string) []string {
+	var out []string
+	for _, s := range Streams() {
+		if s.Name != name {
+			out = append(out, s.Name)
+		}
+	}
+	return out
 }
