@@ -43,9 +43,15 @@ type runResult struct {
 	AirbyteManifest int // Airbyte's requests as its manifest reads
 	AirbyteUnion    int // with the two cross products read as unions
 	Requests        int
-	Throttled       int // 429s
-	ThrottledWins   int // distinct windows (from the start) with a 429
-	MostInWindow    int // the most requests in any sliding window
+	Throttled       int           // 429s
+	ThrottledWins   int           // distinct windows (from the start) with a 429
+	Consecutive429  bool          // 429s in two consecutive windows
+	After429        time.Duration // the longest time from a 429 to the next request
+	Retries         int           // the connector's retries, as its log tells
+	Timeouts        int           // of which attempts that ran out of the client's timeout
+	LoadBefore      float64       // the machine's load average (1 min) at the start
+	LoadAfter       float64       // and at the end
+	MostInWindow    int           // the most requests in any sliding window
 
 	Wall      time.Duration
 	FloorTime floorTimes
@@ -73,7 +79,7 @@ type runResult struct {
 func (r *runResult) requestRatio() float64 { return float64(r.Requests) / float64(r.Floor) }
 func (r *runResult) wallRatio() float64    { return r.Wall.Seconds() / r.FloorTime.floor().Seconds() }
 func (r *runResult) sustained429() bool {
-	return r.ThrottledWins > 1 || float64(r.Throttled) > 0.01*float64(r.Requests)
+	return r.Consecutive429 || float64(r.Throttled) > 0.01*float64(r.Requests)
 }
 func (r *runResult) unscaled(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * r.Scale)
@@ -251,6 +257,7 @@ func benchRun(o *simFlags, source, tmp string) (*runResult, error) {
 	}
 	defer logFile.Close()
 	ft := r.floorTimes()
+	loadBefore := loadAverage()
 	fmt.Fprintf(os.Stderr, "%s account, %d/min, time ÷%g (window %s): floor time %s ... ",
 		o.size, o.rpm, o.scale, r.window, ft.floor().Round(100*time.Millisecond))
 	res, err := r.read(source, logFile)
@@ -276,6 +283,19 @@ func benchRun(o *simFlags, source, tmp string) (*runResult, error) {
 		Records:         res.records,
 		CPU:             cpuSeconds(res.usage),
 		MaxRSS:          res.usage.Maxrss * 1024, // KiB on Linux
+		LoadBefore:      loadBefore,
+		LoadAfter:       loadAverage(),
+	}
+	logFile.Close()
+	if log, err := os.ReadFile(logPath); err == nil {
+		for _, line := range strings.Split(string(log), "\n") {
+			if strings.Contains(line, `msg="retrying Asana request"`) {
+				run.Retries++
+				if strings.Contains(line, "Timeout exceeded") || strings.Contains(line, "deadline exceeded") {
+					run.Timeouts++
+				}
+			}
+		}
 	}
 	wins := map[int64]bool{}
 	for _, q := range res.reqs {
@@ -287,6 +307,9 @@ func benchRun(o *simFlags, source, tmp string) (*runResult, error) {
 		}
 	}
 	run.ThrottledWins = len(wins)
+	for w := range wins {
+		run.Consecutive429 = run.Consecutive429 || wins[w+1]
+	}
 	var lastEnd time.Duration
 	for _, q := range res.reqs {
 		lastEnd = max(lastEnd, q.Time.Sub(res.start)+q.Duration)
@@ -296,6 +319,11 @@ func benchRun(o *simFlags, source, tmp string) (*runResult, error) {
 	if k := min(o.rpm, len(sorted)); k > 0 {
 		run.Ramp = sorted[k-1]
 		run.RampFloor = floorTimesOf(min(o.rpm, floor), o.rpm, r.window, o.workers, r.lat(200*time.Millisecond)).floor()
+	}
+	for _, t := range run.throttle {
+		if i, _ := slices.BinarySearch(sorted, t+1); i < len(sorted) {
+			run.After429 = max(run.After429, sorted[i]-t)
+		}
 	}
 	run.Middle = max(0, lastEnd-run.Ramp)
 	run.MiddleFloor = max(0, ft.floor()-run.RampFloor)
@@ -458,12 +486,13 @@ func (rep *report) markdown() []byte {
 		"bug of Airbyte's. Airbyte reads less for either count: no subtasks, no tasks outside projects.\n")
 
 	p("\n## Time\n\n")
-	p("| account | cap /min | time ÷ | window | wall | floor time | wall / floor time | wall, Asana time | floor time, Asana time | 429s | busiest window / cap | ≤ %.2f × floor time |\n", targetWall)
-	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	p("| account | cap /min | time ÷ | window | wall | floor time | wall / floor time | wall, Asana time | floor time, Asana time | 429s | busiest window / cap | retries (timeouts) | load before → after | ≤ %.2f × floor time, no sustained 429s |\n", targetWall)
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range rep.runs {
-		p("| %s | %s | %g | %s | %.1f s | %.1f s | %.2f | %s | %s | %d | %s / %s | %s |\n", r.Size, thousands(r.RPM), r.Scale, r.Window.Round(time.Millisecond),
+		p("| %s | %s | %g | %s | %.1f s | %.1f s | %.2f | %s | %s | %d | %s / %s | %d (%d) | %.1f → %.1f | %s |\n", r.Size, thousands(r.RPM), r.Scale, r.Window.Round(time.Millisecond),
 			r.Wall.Seconds(), r.FloorTime.floor().Seconds(), r.wallRatio(), human(r.unscaled(r.Wall)), human(r.unscaled(r.FloorTime.floor())),
-			r.Throttled, thousands(r.MostInWindow), thousands(r.RPM), metMissed(r.wallRatio() <= targetWall && !r.sustained429()))
+			r.Throttled, thousands(r.MostInWindow), thousands(r.RPM), r.Retries, r.Timeouts, r.LoadBefore, r.LoadAfter,
+			metMissed(r.wallRatio() <= targetWall && !r.sustained429()))
 	}
 	p("\n- **floor time**: the least time the cap and the requests in flight allow for the floor's *F* requests. Asana "+
 		"counts a sliding window, so a window's budget may be spent at once, and a request may only come once the one *cap* "+
@@ -472,8 +501,12 @@ func (rep *report) markdown() []byte {
 		"at least their number × 200 ms (the mean latency) / %d (num_workers). Floor time = *k* windows + that. (The cap alone "+
 		"gives the *k* windows; with *F* ≤ cap the floor is the requests in flight only.)", rep.workers)
 	p("\n- **wall**: from starting `source-asana read` to its exit, process start-up included.\n")
-	p("- **429s**: the requests the simulator answered 429. They are *sustained* when they come in more than one window or " +
-		"exceed 1%% of the requests; the target wants none sustained.\n")
+	p("- **429s**: the requests the simulator answered 429. They are *sustained* when they come in two consecutive windows " +
+		"(counted from the start) or exceed 1%% of the requests; the target wants none sustained.\n")
+	p("- **retries (timeouts)**: the retries the connector logged, and of them the attempts that ran out of the client's " +
+		"per-attempt timeout (a minute, divided by the factor like the window).\n")
+	p("- **load**: the machine's load average over the last minute (/proc/loadavg) when the run started and ended; other " +
+		"work on the machine slows the connector's computing, not the simulated waits.\n")
 	p("- **busiest window**: the most requests the simulator received in any sliding window, what Asana's limit counts.\n")
 
 	p("\n### Where the time went\n\n")
@@ -612,8 +645,14 @@ func (rep *report) why() []string {
 		if r.Pause > over/10 {
 			s += fmt.Sprintf(" Once it sent no request for %.2f s with budget left.", r.Pause.Seconds())
 		}
-		if r.sustained429() {
-			s += fmt.Sprintf(" It received %d 429s in %d windows.", r.Throttled, r.ThrottledWins)
+		if r.Throttled > 0 {
+			s += fmt.Sprintf(" It received %d 429s in %d windows; after one, %.2f s passed before the next request (the "+
+				"simulator's Retry-After is in whole real seconds, at least 1, whatever the factor).",
+				r.Throttled, r.ThrottledWins, r.After429.Seconds())
+		}
+		if r.Timeouts > 0 {
+			s += fmt.Sprintf(" %d attempts ran out of the client's per-attempt timeout of %s (a minute ÷%g) and were retried.",
+				r.Timeouts, (r.Window).Round(time.Millisecond), r.Scale)
 		}
 		if r.MostInWindow > r.RPM {
 			s += fmt.Sprintf(" Its busiest window held %s requests, over the cap.", thousands(r.MostInWindow))
@@ -687,4 +726,21 @@ func gitCommit() string {
 		s += " with uncommitted changes"
 	}
 	return s
+}
+
+// loadAverage is the machine's load average over the last minute, or NaN.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return math.NaN()
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) == 0 {
+		return math.NaN()
+	}
+	f, err := strconv.ParseFloat(fields[0], 64)
+	if err != nil {
+		return math.NaN()
+	}
+	return f
 }

@@ -179,7 +179,7 @@ func run(ctx context.Context) (int, error) {
 	if *sink == "bigquery" {
 		return bigQuerySummary(ctx, load, time.Since(start))
 	}
-	return summary(ctx, export, time.Since(start))
+	return summary(ctx, export, time.Since(start), plan.remote)
 }
 
 // selectStreams parses --streams.
@@ -262,7 +262,9 @@ func showProgress(done <-chan struct{}, rpm int, window time.Duration) {
 }
 
 // summary prints the table of the finished export from its manifest.
-func summary(ctx context.Context, e parquet.Export, took time.Duration) (int, error) {
+// On a remote runner the requests and pages were counted by the workers,
+// not here: the job's counters have them.
+func summary(ctx context.Context, e parquet.Export, took time.Duration, remote bool) (int, error) {
 	m, err := parquet.ReadManifest(ctx, e.Dir)
 	if err != nil {
 		return exitFailed, err
@@ -291,11 +293,20 @@ func summary(ctx context.Context, e parquet.Export, took time.Duration) (int, er
 		if len(ms.Problems) > 0 {
 			status += fmt.Sprintf(" (%d parts skipped or lost; see the manifest)", len(ms.Problems))
 		}
-		fmt.Fprintf(os.Stderr, "%-24s %10d %8d %6d  %s\n", n, ms.Records, pages[n], len(ms.Files), status)
+		p := fmt.Sprint(pages[n])
+		if remote {
+			p = "-"
+		}
+		fmt.Fprintf(os.Stderr, "%-24s %10d %8s %6d  %s\n", n, ms.Records, p, len(ms.Files), status)
 		total += ms.Records
 	}
-	fmt.Fprintf(os.Stderr, "%-24s %10d\n\n%d requests in %s (limiter waits %s, 429s %d); manifest %s\n",
-		"total", total, lim.Requests, took.Round(time.Millisecond), lim.Waited.Round(time.Millisecond), lim.Throttled, parquet.ManifestName)
+	if remote {
+		fmt.Fprintf(os.Stderr, "%-24s %10d\n\nin %s (requests, pages and limiter waits are in the job's counters); manifest %s\n",
+			"total", total, took.Round(time.Millisecond), parquet.ManifestName)
+	} else {
+		fmt.Fprintf(os.Stderr, "%-24s %10d\n\n%d requests in %s (limiter waits %s, 429s %d); manifest %s\n",
+			"total", total, lim.Requests, took.Round(time.Millisecond), lim.Waited.Round(time.Millisecond), lim.Throttled, parquet.ManifestName)
+	}
 	if !m.Complete {
 		return exitIncomplete, errors.New("some streams are incomplete: data was lost to errors that retries did not cure (see the manifest)")
 	}
