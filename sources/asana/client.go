@@ -60,6 +60,7 @@ type Client struct {
 	log     *slog.Logger
 	ua      string
 	retries int
+	timeout time.Duration
 }
 
 // New returns a client for cfg, which must be valid.
@@ -101,11 +102,14 @@ func New(cfg *Config, opts Options) (*Client, error) {
 	if cfg.Credentials.OAuth() {
 		auth = newOAuthToken(base, cfg.Credentials, &http.Client{Transport: opts.Transport, Timeout: opts.Timeout})
 	}
-	c := &Client{api: base + "/api/1.0", lim: lim, log: opts.Logger, ua: opts.UserAgent, retries: opts.MaxRetries}
+	c := &Client{api: base + "/api/1.0", lim: lim, log: opts.Logger, ua: opts.UserAgent, retries: opts.MaxRetries, timeout: opts.Timeout}
 	c.hc = &retryablehttp.Client{
+		// No http.Client.Timeout: it would count the time a request waits
+		// for the limiter (up to a window on a free plan), and time out
+		// requests that were never sent. The transport times each attempt
+		// from when it is sent.
 		HTTPClient: &http.Client{
-			Transport: &transport{base: opts.Transport, origin: u.Scheme + "://" + u.Host, auth: auth, lim: lim},
-			Timeout:   opts.Timeout,
+			Transport: &transport{base: opts.Transport, origin: u.Scheme + "://" + u.Host, auth: auth, lim: lim, timeout: opts.Timeout},
 		},
 		RetryWaitMin: opts.RetryWaitMin,
 		RetryWaitMax: opts.RetryWaitMax,
@@ -170,10 +174,11 @@ func (c *Client) Limiter() *Limiter { return c.lim }
 // gives it the bearer token; requests to any other host (a redirect, an
 // attachment's download_url) get neither.
 type transport struct {
-	base   http.RoundTripper
-	origin string
-	auth   tokenSource
-	lim    *Limiter
+	base    http.RoundTripper
+	origin  string
+	auth    tokenSource
+	lim     *Limiter
+	timeout time.Duration // of one attempt, from its sending to its body's end
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -192,7 +197,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			release()
 			return nil, err
 		}
-		r := req.Clone(req.Context())
+		// The attempt's clock starts now that it has its slot; it runs
+		// until the body is closed.
+		ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
+		release = func(release func()) func() { return func() { cancel(); release() } }(release)
+		r := req.Clone(ctx)
 		r.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := t.base.RoundTrip(r)
 		if err != nil {
@@ -350,7 +359,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, er
 		if resp != nil {
 			resp.Body.Close()
 		}
-		return nil, &Error{Kind: KindTransient, Request: desc, Attempts: c.retries + 1, Err: attemptError(unwrapURL(err), c.hc.HTTPClient.Timeout)}
+		return nil, &Error{Kind: KindTransient, Request: desc, Attempts: c.retries + 1, Err: attemptError(unwrapURL(err), c.timeout)}
 	}
 	return body, nil
 }

@@ -521,3 +521,90 @@ func TestEventsSyncToken(t *testing.T) {
 		t.Errorf("Events = %+v, %v", p, err)
 	}
 }
+
+// TestTimeoutStartsWhenSent: a request that waits for the limiter longer
+// than the timeout (a free plan's window) is not timed out: the timeout
+// bounds an attempt from its sending, not its wait for a slot.
+func TestTimeoutStartsWhenSent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			writeJSON(w, 200, map[string]any{"data": map[string]string{"gid": "1"}})
+		})
+		cfg := testConfig("https://app.asana.com")
+		lim, err := NewLimiter(1, 1, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := New(cfg, Options{Transport: memTransport{h}, Limiter: lim, Timeout: time.Second, MaxRetries: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		for i := range 3 {
+			if err := c.Get(context.Background(), "/users/me", nil, &struct{}{}); err != nil {
+				t.Fatalf("request %d: %v", i, err)
+			}
+		}
+		if got := calls.Load(); got != 3 {
+			t.Errorf("the server saw %d requests, want 3 (no retries)", got)
+		}
+		if took := time.Since(start); took < 2*time.Minute {
+			t.Errorf("three requests at one per minute took %s", took)
+		}
+	})
+}
+
+// TestSlowResponseTimesOut: an attempt that gets no response within the
+// timeout fails as a transient error that says so, after its retries.
+func TestSlowResponseTimesOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(time.Hour):
+			}
+		})
+		c, err := New(testConfig("https://app.asana.com"), Options{Transport: ctxTransport{memTransport{h}}, Timeout: time.Second,
+			Limiter: mustLimiter(t), MaxRetries: 1, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Get(context.Background(), "/users/me", nil, &struct{}{})
+		var ae *Error
+		if !errors.As(err, &ae) || ae.Kind != KindTransient || !strings.Contains(err.Error(), "no response within the timeout of 1s") {
+			t.Fatalf("error = %v; want a transient error naming the timeout", err)
+		}
+	})
+}
+
+func mustLimiter(t *testing.T) *Limiter {
+	l, err := NewLimiter(1000, 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// ctxTransport fails a request whose context ends before the handler
+// answers, as a network transport does.
+type ctxTransport struct{ next http.RoundTripper }
+
+func (c ctxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := c.next.RoundTrip(r)
+		done <- result{resp, err}
+	}()
+	select {
+	case res := <-done:
+		return res.resp, res.err
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
+}
