@@ -133,6 +133,14 @@ func (fn *ExpandFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracker, b 
 	emitRecord func(sinks.Record), emitParent func(asana.Parent), emitReport func(sinks.Report)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	x := fn.x
+	if len(b.Skip) > 0 {
+		skip := make(map[string]bool, len(b.Skip))
+		for _, g := range b.Skip {
+			skip[g] = true
+		}
+		x = x.WithSkip(skip)
+	}
 	results := make(chan found, 256)
 	jobs := make(chan asana.Parent)
 	var wg sync.WaitGroup
@@ -141,7 +149,7 @@ func (fn *ExpandFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracker, b 
 	for range fn.workers {
 		wg.Go(func() {
 			for p := range jobs {
-				if err := fn.x.Expand(ctx, p, chanEmitter(results)); err != nil {
+				if err := x.Expand(ctx, p, chanEmitter(results)); err != nil {
 					if !errors.Is(err, context.Canceled) {
 						err = fmt.Errorf("%s %w", ConfigErrorMarker, err)
 					}

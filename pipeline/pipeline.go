@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -64,12 +63,14 @@ type Output struct {
 func init() {
 	register.DoFn2x0[asana.Parent, func(int, asana.Parent)](&shardFn{})
 	register.Emitter2[int, asana.Parent]()
-	register.DoFn3x0[int, func(*asana.Parent) bool, func(Batch)](&batchFn{})
+	register.DoFn4x0[int, func(*asana.Parent) bool, func(*string) bool, func(Batch)](&batchFn{})
 	register.Emitter1[Batch]()
 	register.DoFn2x0[asana.Parent, func(asana.Parent)](&kindFn{})
-	register.DoFn2x0[asana.Parent, func(string, asana.Parent)](&byParentFn{})
-	register.DoFn2x0[asana.Parent, func(string, asana.Parent)](&byGIDFn{})
-	register.DoFn4x0[string, func(*asana.Parent) bool, func(*asana.Parent) bool, func(asana.Parent)](&linkTreesFn{})
+	register.DoFn2x0[asana.Parent, func(string)](&subtaskRootFn{})
+	register.Emitter1[string]()
+	register.DoFn2x0[asana.Parent, func(string, bool)](&claimKeyFn{})
+	register.Emitter2[string, bool]()
+	register.DoFn3x0[string, func(*bool) bool, func(asana.Parent)](&unclaimedFn{})
 	register.DoFn2x0[sinks.Report, func(sinks.Report)](&chargeLossFn{})
 	register.Emitter2[string, asana.Parent]()
 	register.Emitter1[asana.Parent]()
@@ -98,11 +99,13 @@ func Build(s beam.Scope, o Options) (Output, error) {
 	creds := CredentialSource{Env: CredentialsEnv, Secret: o.CredentialsSecret, SecretManagerEndpoint: o.SecretManagerEndpoint}
 	fn := &ExpandFn{Credentials: creds, Config: string(cfg), Streams: o.Streams, Window: o.Window, Workers: o.Workers}
 	var once, repeats, reports []beam.PCollection
-	// level expands every parent it is given, once each.
-	level := func(name string, parents beam.PCollection) beam.PCollection {
+	noSkip := beam.CreateList(s, []string{})
+	// level expands every parent it is given, once each; its subtask walks
+	// do not descend into the tasks of skip.
+	level := func(name string, parents, skip beam.PCollection) beam.PCollection {
 		s := s.Scope(name)
 		keyed := beam.ParDo(s, &shardFn{Shards: o.Shards}, parents)
-		batches := beam.ParDo(s, &batchFn{}, beam.GroupByKey(s, keyed))
+		batches := beam.ParDo(s, &batchFn{}, beam.GroupByKey(s, keyed), beam.SideInput{Input: skip})
 		r, next, rep := beam.ParDo3(s, fn, batches)
 		o, rp := beam.ParDo2(s, &repeatsFn{}, r)
 		once = append(once, o)
@@ -114,14 +117,19 @@ func Build(s beam.Scope, o Options) (Output, error) {
 		return beam.ParDo(s, &kindFn{Kinds: kinds}, beam.Flatten(s, parents...))
 	}
 
-	p0 := level("Account", beam.CreateList(s, x.Roots())) // workspaces, organization exports
-	p1 := level("Workspaces", p0)                         // users, tags, custom fields, teams, projects, portfolios
-	p2 := level("Projects", p1)                           // tasks, sections, attachments, memberships, items; events subscribed
+	p0 := level("Account", beam.CreateList(s, x.Roots()), noSkip) // workspaces, organization exports
+	p1 := level("Workspaces", p0, noSkip)                         // users, tags, custom fields, teams, projects, portfolios
+	p2 := level("Projects", p1, noSkip)                           // tasks, sections, attachments, memberships, items; events subscribed
 	trees := only([]asana.ParentKind{asana.ParentTaskTree}, p2)
-	p3 := level("Subtasks", linkTrees(s, trees))
+	// Subtasks found on their own (assigned, or in a project) are trees of
+	// their own: no other walk descends into them.
+	p3 := level("Subtasks", trees, beam.ParDo(s, &subtaskRootFn{}, trees))
+	// Tasks that no owning listing delivered, fetched one by one.
+	claims := beam.ParDo(s, &claimKeyFn{}, only([]asana.ParentKind{asana.ParentTaskClaim}, p2, p3))
+	level("Fetch", beam.ParDo(s, &unclaimedFn{}, beam.GroupByKey(s, claims)), noSkip)
 	// Last: stories and attachments of every task, and the events since
 	// the subscriptions.
-	level("Tasks", only([]asana.ParentKind{asana.ParentTask, asana.ParentEvents}, p2, p3))
+	level("Tasks", only([]asana.ParentKind{asana.ParentTask, asana.ParentEvents}, p2, p3), noSkip)
 
 	deduped := beam.ParDo(s, &inflateFn{}, transforms.Dedup(s, beam.Flatten(s, repeats...)))
 	return Output{
@@ -134,6 +142,9 @@ func Build(s beam.Scope, o Options) (Output, error) {
 // a range of indexes into Parents.
 type Batch struct {
 	Parents []asana.Parent
+	// Skip are the tasks the subtask walks of this batch do not descend
+	// into (see asana.Expander.WithSkip).
+	Skip []string
 }
 
 // shardFn keys parents by a hash of their identity, so that one parent
@@ -153,8 +164,12 @@ func parentKey(p asana.Parent) string { return string(p.Kind) + "/" + p.GID + "/
 // batchFn gathers a shard's parents into one Batch, each parent once.
 type batchFn struct{}
 
-func (*batchFn) ProcessElement(_ int, parents func(*asana.Parent) bool, emit func(Batch)) {
+func (*batchFn) ProcessElement(_ int, parents func(*asana.Parent) bool, skip func(*string) bool, emit func(Batch)) {
 	var b Batch
+	var gid string
+	for skip(&gid) {
+		b.Skip = append(b.Skip, gid)
+	}
 	seen := map[string]bool{}
 	var p asana.Parent
 	for parents(&p) {
@@ -180,54 +195,35 @@ func (fn *kindFn) ProcessElement(p asana.Parent, emit func(asana.Parent)) {
 	}
 }
 
-// linkTrees tells each task tree which of its subtasks are trees of their
-// own, so that its walk does not descend into them: a subtask assigned to
-// someone (or added to a project) is found both below its parent and on
-// its own, and walking it twice would list its subtasks twice. Each tree
-// is still walked from where it was found, so the subtasks of a subtask
-// are listed even when its parent task's subtasks cannot be (402, 403, 404,
-// 451 on the parent).
-func linkTrees(s beam.Scope, trees beam.PCollection) beam.PCollection {
-	s = s.Scope("LinkTrees")
-	byParent := beam.ParDo(s, &byParentFn{}, trees)
-	byGID := beam.ParDo(s, &byGIDFn{}, trees)
-	return beam.ParDo(s, &linkTreesFn{}, beam.CoGroupByKey(s, byParent, byGID))
+// subtaskRootFn emits the gid of a task tree that is a subtask: found on
+// its own, its tree is walked from there.
+type subtaskRootFn struct{}
+
+func (*subtaskRootFn) ProcessElement(p asana.Parent, emit func(string)) {
+	if p.ParentTask != "" {
+		emit(p.GID)
+	}
 }
 
-// byParentFn keys each tree by its parent task ("" for a top-level task).
-type byParentFn struct{}
+// claimKeyFn keys a task claim by the task's gid.
+type claimKeyFn struct{}
 
-func (*byParentFn) ProcessElement(p asana.Parent, emit func(string, asana.Parent)) {
-	emit(p.ParentTask, p)
+func (*claimKeyFn) ProcessElement(p asana.Parent, emit func(string, bool)) {
+	emit(p.GID, p.Owned)
 }
 
-// byGIDFn keys each tree by its own gid.
-type byGIDFn struct{}
+// unclaimedFn emits a task to fetch when no listing that found it owned it
+// (see asana's owns): its owner was denied, filtered out or lost.
+type unclaimedFn struct{}
 
-func (*byGIDFn) ProcessElement(p asana.Parent, emit func(string, asana.Parent)) {
-	emit(p.GID, p)
-}
-
-// linkTreesFn emits the tree of gid, once, with the subtasks that are
-// trees of their own in Skip.
-type linkTreesFn struct{}
-
-func (*linkTreesFn) ProcessElement(gid string, children func(*asana.Parent) bool, self func(*asana.Parent) bool, emit func(asana.Parent)) {
-	var tree asana.Parent
-	if gid == "" || !self(&tree) {
-		return // top-level tasks are emitted under their own gid
+func (*unclaimedFn) ProcessElement(gid string, owned func(*bool) bool, emit func(asana.Parent)) {
+	var o bool
+	for owned(&o) {
+		if o {
+			return
+		}
 	}
-	skip := map[string]bool{}
-	var c asana.Parent
-	for children(&c) {
-		skip[c.GID] = true
-	}
-	tree.Skip = nil
-	for g := range skip {
-		tree.Skip = append(tree.Skip, g)
-	}
-	sort.Strings(tree.Skip)
-	emit(tree)
+	emit(asana.Parent{Kind: asana.ParentTaskFetch, GID: gid})
 }
 
 // chargeLossFn charges a lost listing to every selected stream it cost

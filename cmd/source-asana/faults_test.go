@@ -479,6 +479,12 @@ func runFaultCase(t *testing.T, tc faultCase) matrixRow {
 	// and stories) may have been read before it went, or not.
 	want := acct.ExpectedUnderDeny(exports)
 	for gid, stream := range h.deleted {
+		if stream == "tasks" {
+			// A task is delivered by its owning listing (its assignee's,
+			// say), which may come before the deletion or after it: the
+			// task may be read or not, like its subtree.
+			continue
+		}
 		want[stream] = append(want[stream], gid)
 		switch stream {
 		case "sections", "stories", "attachments", "portfolios":

@@ -19,9 +19,9 @@ type Parent struct {
 	NumSubtasks int        `json:"num_subtasks,omitempty"` // of a task tree
 	ParentTask  string     `json:"parent_task,omitempty"`  // of a task tree that is a subtask
 	Sync        string     `json:"sync,omitempty"`         // of an event stream: the token to read from
-	// Skip are subtasks of a task tree that are trees of their own, walked
-	// from where they were found: the walk lists them, but not below them.
-	Skip []string `json:"skip,omitempty"`
+	// Owned is set on a task claim by the listing that delivered the
+	// task's record.
+	Owned bool `json:"owned,omitempty"`
 }
 
 func (p Parent) String() string { return string(p.Kind) + " " + p.GID }
@@ -60,6 +60,7 @@ func (s Skip) String() string {
 // Expander reads the children of parents according to [Listings], for the
 // selected streams only. It is plain Go: the pipeline calls it from DoFns.
 type Expander struct {
+	skip     map[string]bool // subtasks that are task trees of their own
 	client   *Client
 	cfg      *Config
 	selected map[string]bool
@@ -94,6 +95,16 @@ func NewExpander(c *Client, cfg *Config, selected []string, log *slog.Logger) (*
 		}
 	}
 	return x, nil
+}
+
+// WithSkip returns an expander whose subtask walks do not descend into the
+// tasks of skip: subtasks found on their own (assigned to someone, added
+// to a project), whose trees are walked from there. Each task's subtasks
+// are then listed once, by the walk of its nearest ancestor that is a tree.
+func (x *Expander) WithSkip(skip map[string]bool) *Expander {
+	y := *x
+	y.skip = skip
+	return &y
 }
 
 // Roots returns the parents a sync starts from.
@@ -230,9 +241,7 @@ func (x *Expander) emit(l Listing, p Parent, rec json.RawMessage, out Emitter) e
 		GID         string `json:"gid"`
 		IsOrg       bool   `json:"is_organization"`
 		NumSubtasks int    `json:"num_subtasks"`
-		Parent      *struct {
-			GID string `json:"gid"`
-		} `json:"parent"`
+		taskHead
 	}
 	if err := json.Unmarshal(rec, &head); err != nil {
 		return fmt.Errorf("decoding a %s record: %w", l.Stream, err)
@@ -240,8 +249,15 @@ func (x *Expander) emit(l Listing, p Parent, rec json.RawMessage, out Emitter) e
 	if !x.allowed(l, head.GID) {
 		return nil
 	}
-	if x.selected[l.Stream] {
+	switch {
+	case !x.selected[l.Stream]:
+	case l.Stream != "tasks" || l.Parent == ParentTaskFetch:
 		out.Record(l.Stream, head.GID, rec)
+	case owns(l, p, head.taskHead):
+		out.Record(l.Stream, head.GID, rec)
+		out.Parent(Parent{Kind: ParentTaskClaim, GID: head.GID, Owned: true})
+	default:
+		out.Parent(Parent{Kind: ParentTaskClaim, GID: head.GID})
 	}
 	if l.Twin != "" && x.selected[l.Twin] {
 		twin, err := project(rec, x.fields[l.Twin])
@@ -274,6 +290,54 @@ func (x *Expander) emit(l Listing, p Parent, rec json.RawMessage, out Emitter) e
 		out.Parent(Parent{Kind: l.Yields, GID: head.GID})
 	}
 	return nil
+}
+
+// taskHead is what decides which listing owns a task.
+type taskHead struct {
+	Parent *struct {
+		GID string `json:"gid"`
+	} `json:"parent"`
+	Assignee *struct {
+		GID string `json:"gid"`
+	} `json:"assignee"`
+	Workspace *struct {
+		GID string `json:"gid"`
+	} `json:"workspace"`
+	Projects []struct {
+		GID string `json:"gid"`
+	} `json:"projects"`
+}
+
+// owns tells whether listing l of parent p delivers the record of task t.
+// A task is found by several listings (each project it is in, its
+// assignee's, its parent's subtasks); exactly one of them owns it, decided
+// from the record alone, so that each task is delivered once without the
+// copies meeting in a shuffle:
+//
+//   - a subtask: the listing of its parent's subtasks, which runs once
+//     (see WithSkip);
+//   - else an assigned task: its assignee's listing in its workspace;
+//   - else: the listing of its project with the lowest gid.
+//
+// Every listing claims the tasks it finds; a task that no owner delivered
+// (its owner was denied, filtered out by the config, or lost) is fetched
+// on its own (ParentTaskFetch).
+func owns(l Listing, p Parent, t taskHead) bool {
+	switch {
+	case t.Parent != nil:
+		return l.Parent == ParentTaskTree
+	case t.Assignee != nil && t.Workspace != nil:
+		return l.Parent == ParentAssignee && p.GID == t.Assignee.GID && p.Workspace == t.Workspace.GID
+	case len(t.Projects) > 0:
+		lowest := t.Projects[0].GID
+		for _, pr := range t.Projects[1:] {
+			if len(pr.GID) < len(lowest) || len(pr.GID) == len(lowest) && pr.GID < lowest {
+				lowest = pr.GID
+			}
+		}
+		return l.Parent == ParentProject && p.GID == lowest
+	}
+	return false
 }
 
 // allowed applies the config's allow-lists.
@@ -322,7 +386,7 @@ func (x *Expander) subtasks(ctx context.Context, l Listing, root Parent, out Emi
 				GID         string `json:"gid"`
 				NumSubtasks int    `json:"num_subtasks"`
 			}
-			if json.Unmarshal(rec, &t) == nil && !slices.Contains(p.Skip, t.GID) {
+			if json.Unmarshal(rec, &t) == nil && !x.skip[t.GID] {
 				stack = append(stack, Parent{Kind: ParentTaskTree, GID: t.GID, NumSubtasks: t.NumSubtasks})
 			}
 		}

@@ -27,6 +27,12 @@ const (
 	ParentTask         ParentKind = "task"         // a task (or subtask) whose stories and attachments are listed
 	ParentExport       ParentKind = "export"       // an organization export id from the config
 	ParentEvents       ParentKind = "events"       // a project's event stream, with its sync token
+	// A task that some listing found but whose owning listing (see
+	// Expander.owns) did not deliver: it is fetched on its own.
+	ParentTaskFetch ParentKind = "task_fetch"
+	// Not a parent to expand: the claim a listing makes of a task it
+	// found, Owned when it delivered the task's record.
+	ParentTaskClaim ParentKind = "task_claim"
 )
 
 // Listing is one row of the request plan: a collection endpoint listed
@@ -69,6 +75,7 @@ var Listings = []Listing{
 	{Stream: "portfolios_memberships", Parent: ParentPortfolio, Path: "/portfolio_memberships", Query: map[string]string{"portfolio": "{gid}"}},
 	{Stream: "tasks", Parent: ParentAssignee, Path: "/tasks", Query: map[string]string{"assignee": "{gid}", "workspace": "{workspace}"}, Yields: ParentTaskTree},
 	{Stream: "tasks", Parent: ParentTaskTree, Path: "/tasks/{gid}/subtasks", Yields: ParentTaskTree},
+	{Stream: "tasks", Parent: ParentTaskFetch, Path: "/tasks/{gid}", Single: true},
 	{Stream: "stories", Parent: ParentTask, Path: "/tasks/{gid}/stories", Twin: "stories_compact"},
 	{Stream: "attachments", Parent: ParentTask, Path: "/attachments", Query: map[string]string{"parent": "{gid}"}, Twin: "attachments_compact"},
 	{Stream: "organization_exports", Parent: ParentExport, Path: "/organization_exports/{gid}", Single: true},
@@ -88,7 +95,10 @@ type Stream struct {
 	MayRepeat bool
 }
 
-var mayRepeat = map[string]bool{"users": true, "tasks": true, "events": true, "portfolio_items": true}
+// Tasks are found several times too (by project, assignee and parent) but
+// each is delivered by one owning listing (see Expander.owns), so that
+// task records never wait in a shuffle.
+var mayRepeat = map[string]bool{"users": true, "events": true, "portfolio_items": true}
 
 // Streams returns the 20 streams, sorted by name.
 func Streams() []Stream { return append([]Stream(nil), streams()...) }
