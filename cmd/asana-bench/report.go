@@ -57,7 +57,7 @@ type runResult struct {
 	FloorTime floorTimes
 
 	Records, Expected, Missing int // Missing: expected records not emitted
-	Deduplicated               int // records of the streams that may repeat
+	Deduplicated               int // records of the streams that may repeat, and tasks (claimed)
 	CPU                        float64
 	MaxRSS                     int64 // bytes
 
@@ -360,7 +360,10 @@ func benchRun(o *simFlags, source, tmp string) (*runResult, error) {
 		}
 	}
 	for _, s := range asana.Streams() {
-		if s.MayRepeat {
+		// Tasks are not deduplicated by record but by claim: every listing
+		// that finds one claims it, and a shuffle of claims fetches the
+		// ones no owner delivered.
+		if s.MayRepeat || s.Name == "tasks" {
 			for _, c := range res.got[s.Name] {
 				run.Deduplicated += c
 			}
@@ -608,7 +611,7 @@ func (rep *report) rssVerdict() (bool, string) {
 		met := grew <= allowed
 		ok = ok && met
 		text += fmt.Sprintf("At %s/min peak RSS grew from %.0f MiB (%s account) to %.0f MiB (%s): %.0f MiB for %s more records, "+
-			"%s of them in the deduplicated streams (users, tasks, events, portfolio_items), whose keys would take %.1f MiB at %d B each: "+
+			"%s of them in the deduplicated streams (users, events, portfolio_items, and tasks by their claims), whose keys would take %.1f MiB at %d B each: "+
 			"%.0f B per deduplicated record, %s. ",
 			thousands(c), mib(lo.MaxRSS), lo.Size, mib(hi.MaxRSS), hi.Size, mib(grew), thousands(hi.Records-lo.Records),
 			thousands(dedup), mib(allowed), dedupAllowance, float64(grew)/float64(max(1, dedup)), metMissed(met))
@@ -668,9 +671,11 @@ func (rep *report) why() []string {
 			"few requests ready to send.")
 	}
 	if ok, _ := rep.rssVerdict(); !ok {
-		out = append(out, "Peak RSS grows with the account: Beam's Prism runner holds the input of the deduplication's GroupByKey "+
-			"(every record of the deduplicated streams, compressed) in memory until the key groups are complete, so the "+
-			"connector's memory follows the number of records, not the number of keys.")
+		out = append(out, "Peak RSS grows with the account. Task records no longer pass through a shuffle (each is delivered by "+
+			"one owning listing), but Beam's Prism runner keeps what one level hands the next in memory until the level's bundle "+
+			"ends: a parent per task (its stories to list, its subtasks to walk) and a claim per task found, each encoded and "+
+			"persisted, with the garbage collector's headroom on top. A heap profile at the peak of a large read shows Prism's "+
+			"pending elements and persisted bundle outputs as most of the heap in use.")
 	}
 	for _, s := range rep.sinks {
 		if s.perCore() < targetSink {
