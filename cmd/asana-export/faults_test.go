@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -347,50 +346,6 @@ func parts(t *testing.T, dir string) []string {
 	t.Helper()
 	p, _ := filepath.Glob(filepath.Join(dir, "*", "part-*.parquet"))
 	return p
-}
-
-// TestTerminatedExportPublishesNothing: SIGTERM, as SIGINT, stops an
-// export without publishing anything of it.
-func TestTerminatedExportPublishesNothing(t *testing.T) {
-	srv := asanatest.NewServer(asanatest.Options{Seed: 8, Size: "small", LatencyMin: 20 * time.Millisecond, LatencyMax: 40 * time.Millisecond})
-	defer srv.Close()
-	config := writeConfig(t, srv, nil)
-	dir := filepath.Join(t.TempDir(), "export")
-	if out, code := export(t, "--config", config, "--output", dir, "--streams", "workspaces,users"); code != 0 {
-		t.Fatalf("first export: exit %d\n%s", code, out)
-	}
-	before, err := os.ReadFile(filepath.Join(dir, parquet.ManifestName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(binary, "--config", config, "--output", dir, "--quiet")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(1500 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGTERM)
-	start := time.Now()
-	err = cmd.Wait()
-	if d := time.Since(start); d > 10*time.Second {
-		t.Errorf("took %v to stop after SIGTERM", d)
-	}
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() <= 0 {
-		t.Fatalf("terminated export: %v, want a non-zero exit (not death by the signal)\n%s", err, out.String())
-	}
-	if !strings.Contains(out.String(), "nothing of this run was published") || strings.Contains(out.String(), "goroutine ") {
-		t.Errorf("the output:\n%s", out.String())
-	}
-	after, err := os.ReadFile(filepath.Join(dir, parquet.ManifestName))
-	if err != nil || !bytes.Equal(before, after) {
-		t.Errorf("the previous manifest changed or went away: %v", err)
-	}
-	for _, p := range parts(t, dir) {
-		if s := filepath.Base(filepath.Dir(p)); s != "workspaces" && s != "users" {
-			t.Errorf("%s appeared though the run was terminated", p)
-		}
-	}
 }
 
 // TestExportBadInput: bad flags and configs exit 2 with one line naming

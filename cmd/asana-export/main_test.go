@@ -209,53 +209,54 @@ func TestExportReadByDuckDB(t *testing.T) {
 // norm drops the quotes DuckDB puts around some STRUCT field names.
 func norm(t string) string { return strings.ReplaceAll(t, `"`, "") }
 
-// TestInterruptedExportPublishesNothing: a run stopped by SIGINT leaves
-// the previous export as it was, manifest included, and says so.
-func TestInterruptedExportPublishesNothing(t *testing.T) {
-	srv := asanatest.NewServer(asanatest.Options{Seed: 8, Size: "small", LatencyMin: 20 * time.Millisecond, LatencyMax: 40 * time.Millisecond})
-	defer srv.Close()
-	config := writeConfig(t, srv, nil)
-	dir := filepath.Join(t.TempDir(), "export")
-	if out, code := export(t, "--config", config, "--output", dir, "--streams", "workspaces,users"); code != 0 {
-		t.Fatalf("first export: exit %d\n%s", code, out)
-	}
-	before, err := os.ReadFile(filepath.Join(dir, parquet.ManifestName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(binary, "--config", config, "--output", dir, "--quiet")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(1500 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGINT)
-	start := time.Now()
-	err = cmd.Wait()
-	if d := time.Since(start); d > 10*time.Second {
-		t.Errorf("took %v to stop after SIGINT", d)
-	}
-	ee, ok := err.(*exec.ExitError)
-	if !ok || ee.ExitCode() == 0 {
-		t.Fatalf("interrupted export: %v, want a non-zero exit\n%s", err, out.String())
-	}
-	if !strings.Contains(out.String(), "nothing of this run was published") {
-		t.Errorf("the output does not say nothing was published:\n%s", out.String())
-	}
-	if strings.Contains(out.String(), "goroutine ") || strings.Contains(out.String(), "level=ERROR") {
-		t.Errorf("the runner's teardown reached the output:\n%s", out.String())
-	}
-	after, err := os.ReadFile(filepath.Join(dir, parquet.ManifestName))
-	if err != nil || !bytes.Equal(before, after) {
-		t.Errorf("the previous manifest changed or went away: %v", err)
-	}
-	parts, _ := filepath.Glob(filepath.Join(dir, "*", "part-*.parquet"))
-	for _, p := range parts {
-		s := filepath.Base(filepath.Dir(p))
-		if s != "workspaces" && s != "users" {
-			t.Errorf("%s appeared though the run was interrupted", p)
-		}
+// TestStoppedExportPublishesNothing: a run stopped by SIGINT or SIGTERM
+// leaves the previous export as it was, manifest included, and says so.
+func TestStoppedExportPublishesNothing(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			srv := asanatest.NewServer(asanatest.Options{Seed: 8, Size: "small", LatencyMin: 20 * time.Millisecond, LatencyMax: 40 * time.Millisecond})
+			defer srv.Close()
+			config := writeConfig(t, srv, nil)
+			dir := filepath.Join(t.TempDir(), "export")
+			if out, code := export(t, "--config", config, "--output", dir, "--streams", "workspaces,users"); code != 0 {
+				t.Fatalf("first export: exit %d\n%s", code, out)
+			}
+			before, err := os.ReadFile(filepath.Join(dir, parquet.ManifestName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(binary, "--config", config, "--output", dir, "--quiet")
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(1500 * time.Millisecond)
+			cmd.Process.Signal(sig)
+			start := time.Now()
+			err = cmd.Wait()
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("took %v to stop after %v", d, sig)
+			}
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() <= 0 {
+				t.Fatalf("stopped export: %v, want a non-zero exit (not death by the signal)\n%s", err, out.String())
+			}
+			if !strings.Contains(out.String(), "nothing of this run was published") {
+				t.Errorf("the output does not say nothing was published:\n%s", out.String())
+			}
+			if strings.Contains(out.String(), "goroutine ") || strings.Contains(out.String(), "level=ERROR") {
+				t.Errorf("the runner's teardown reached the output:\n%s", out.String())
+			}
+			after, err := os.ReadFile(filepath.Join(dir, parquet.ManifestName))
+			if err != nil || !bytes.Equal(before, after) {
+				t.Errorf("the previous manifest changed or went away: %v", err)
+			}
+			for _, p := range parts(t, dir) {
+				if s := filepath.Base(filepath.Dir(p)); s != "workspaces" && s != "users" {
+					t.Errorf("%s appeared though the run was stopped", p)
+				}
+			}
+		})
 	}
 }
 
