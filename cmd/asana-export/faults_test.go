@@ -81,10 +81,6 @@ type exportCase struct {
 	code int
 	// want is in the output.
 	want string
-	// knownBug, when set, describes a bug in a package these tests may not
-	// change: a stream marked complete that misses records is logged, not
-	// failed; and so is an exit code other than code.
-	knownBug string
 }
 
 type exportHooks struct {
@@ -236,14 +232,8 @@ func runExportCase(t *testing.T, tc exportCase) exportRow {
 	if tc.want != "" && !strings.Contains(all, tc.want) {
 		t.Errorf("the output does not say %q:\n%s", tc.want, all)
 	}
-	exitBug := ""
 	if r.code != tc.code {
-		exitBug = fmt.Sprintf("KNOWN BUG: exit %d, ", r.code)
-		if tc.knownBug != "" {
-			t.Logf("exit %d, want %d: known bug: %s", r.code, tc.code, tc.knownBug)
-		} else {
-			t.Errorf("exit %d, want %d\n%s", r.code, tc.code, all)
-		}
+		t.Errorf("exit %d, want %d\n%s", r.code, tc.code, all)
 	}
 	want := acct.ExpectedUnderDeny(exports)
 	for _, s := range asana.Streams() {
@@ -256,7 +246,7 @@ func runExportCase(t *testing.T, tc exportCase) exportRow {
 		t.Fatalf("the export directory lost its manifest: %v", err)
 	}
 	if r.code == 1 || r.code == 2 {
-		row.outcome, row.manifest = exitBug+"nothing published", "the previous one, unchanged"
+		row.outcome, row.manifest = "nothing published", "the previous one, unchanged"
 		if _, err := os.Stat(filepath.Join(dir, "_tmp")); err == nil {
 			row.manifest += "; _tmp/ left"
 		}
@@ -300,11 +290,7 @@ func runExportCase(t *testing.T, tc exportCase) exportRow {
 			t.Errorf("%s: %d records written, %d in the account: duplicates", s.Name, ms.Records, len(want[s.Name]))
 		case short > 0 && ms.Complete:
 			missing++
-			if tc.knownBug != "" {
-				t.Logf("%s is marked complete but misses %d of %d records (known bug)", s.Name, short, len(want[s.Name]))
-			} else {
-				t.Errorf("%s is marked complete but misses %d of %d records", s.Name, short, len(want[s.Name]))
-			}
+			t.Errorf("%s is marked complete but misses %d of %d records", s.Name, short, len(want[s.Name]))
 		}
 	}
 	sort.Strings(incomplete)
@@ -324,9 +310,6 @@ func runExportCase(t *testing.T, tc exportCase) exportRow {
 	}
 	if missing > 0 {
 		row.outcome += fmt.Sprintf("; %d COMPLETE streams short", missing)
-		if tc.knownBug != "" {
-			row.outcome = "KNOWN BUG: " + row.outcome
-		}
 	}
 	if opts.Deny != nil {
 		problems := 0

@@ -220,10 +220,6 @@ type faultCase struct {
 	// incomplete are the streams a failing run must leave INCOMPLETE
 	// (nil: every stream).
 	incomplete []string
-	// knownBug describes a bug outside this package that makes records go
-	// missing in this case: the row says so and the missing records are
-	// logged, not failed, until it is fixed.
-	knownBug string
 	// stderr must contain each of these.
 	stderr []string
 }
@@ -525,27 +521,13 @@ func runFaultCase(t *testing.T, tc faultCase) matrixRow {
 			row.outcome = "FAILED"
 			t.Errorf("exit %d, want 0; errors %q\nstderr: %s", r.code, o.errors, tail(r.stderr))
 		}
-		report := t.Errorf
-		if tc.knownBug != "" {
-			report = t.Logf
-		}
 		for _, s := range allStreams() {
 			if tl := per[s]; tl.missing > 0 {
 				row.outcome = "RECORDS MISSING"
-				if tc.knownBug != "" {
-					row.outcome = "KNOWN BUG: RECORDS MISSING"
-				}
-				report("%s: %d of %d records missing", s, tl.missing, tl.expected)
+				t.Errorf("%s: %d of %d records missing", s, tl.missing, tl.expected)
 			}
 			if o.status[s] != "COMPLETE" {
 				t.Errorf("%s ends %s, want COMPLETE", s, o.status[s])
-			}
-		}
-		if tc.knownBug != "" {
-			if row.tl.missing == 0 {
-				t.Logf("the known bug no longer shows (%s): drop knownBug from this case", tc.knownBug)
-			} else {
-				t.Logf("known bug: %s", tc.knownBug)
 			}
 		}
 		if len(o.errors) > 0 {
