@@ -105,25 +105,117 @@ func (d *Decoder) Field(f int) *Field { return d.numbered[f] }
 // Decode reads one JSON record (an object) and reports its values to h.
 //
 // Members of the record that are not fields are ignored (but must be valid
-// JSON). Every error is a *FieldError: invalid JSON, a value of the wrong
-// JSON type, an Int64 given a fraction or a number beyond 64 bits, a
-// Timestamp that is not RFC 3339 (with or without a fraction of seconds,
-// with Z or an offset), a Date that is not YYYY-MM-DD, a member given
-// twice, and null for, or a missing value of, a field that is not
-// Nullable (the elements of a list may always be null). Strings are decoded
-// like encoding/json does: invalid UTF-8 becomes U+FFFD. Timestamps are
-// truncated to the microsecond.
+// JSON). Every error is a *FieldError: invalid JSON, a value that does not
+// fit its field (a value of the wrong JSON type, an Int64 given a fraction
+// or a number beyond 64 bits, a Timestamp that is not RFC 3339 (with or
+// without a fraction of seconds, with Z or an offset), a Date that is not
+// YYYY-MM-DD, a Double beyond 64 bits), a member given twice, and null
+// for, or a missing value of, a field that is not Nullable (the elements
+// of a list may always be null). Strings are decoded like encoding/json
+// does: invalid UTF-8 becomes U+FFFD. Timestamps are truncated to the
+// microsecond.
 func (d *Decoder) Decode(record []byte, h Handler) error {
+	s := d.scanner(record, h)
+	err := s.record(d.root)
+	d.release(s)
+	return err
+}
+
+// DecodeLenient is Decode, except that a value that does not fit its
+// field is reported to h as null when null may stand in its place: the
+// field is Nullable, or the value is an element of a list (h receives
+// Null, or NullElement). Each such value adds a Warning to warnings, which
+// DecodeLenient returns, naming the record's gid (GID), the value's path
+// and the value. A value that does not fit a field that is not Nullable is
+// still an error, as is invalid JSON, a member given twice, and a missing
+// or null value of a field that is not Nullable; the warnings of a record
+// that fails are not added.
+//
+// A record whose values all fit costs what Decode costs: only the values
+// that do not fit take a slower path.
+func (d *Decoder) DecodeLenient(record []byte, h Handler, warnings []Warning) ([]Warning, error) {
+	s := d.scanner(record, h)
+	n := len(warnings)
+	s.lenient, s.warnings = true, warnings
+	err := s.record(d.root)
+	warnings = s.warnings
+	d.release(s)
+	if err != nil {
+		return warnings[:n], err
+	}
+	if len(warnings) > n {
+		gid := GID(record)
+		for i := n; i < len(warnings); i++ {
+			warnings[i].GID = gid
+		}
+	}
+	return warnings, nil
+}
+
+// Lenient returns the record with every value that DecodeLenient would
+// report as null replaced by null, and the warnings about them. A record
+// whose values all fit is returned as it is (fixed is record), with no
+// warning. The fixed record fits the fields: Decode takes it without
+// error. The errors are those of DecodeLenient.
+func (d *Decoder) Lenient(record []byte) (fixed []byte, warnings []Warning, err error) {
+	s := d.scanner(record, discard{})
+	s.lenient = true
+	err = s.record(d.root)
+	warnings = s.warnings
+	if err == nil && len(s.spans) > 0 {
+		fixed = make([]byte, 0, len(record))
+		at := 0
+		for _, sp := range s.spans {
+			fixed = append(fixed, record[at:sp.start]...)
+			fixed = append(fixed, "null"...)
+			at = sp.end
+		}
+		fixed = append(fixed, record[at:]...)
+	}
+	d.release(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	if fixed == nil {
+		return record, nil, nil
+	}
+	gid := GID(record)
+	for i := range warnings {
+		warnings[i].GID = gid
+	}
+	return fixed, warnings, nil
+}
+
+// scanner returns a scanner of the pool, ready to read record.
+func (d *Decoder) scanner(record []byte, h Handler) *scanner {
 	s, _ := d.scanners.Get().(*scanner)
 	if s == nil {
 		s = new(scanner)
 	}
 	s.data, s.pos, s.h, s.path = record, 0, h, s.path[:0]
-	err := s.record(d.root)
-	s.data, s.h = nil, nil
-	d.scanners.Put(s)
-	return err
+	return s
 }
+
+// release puts s back in the pool.
+func (d *Decoder) release(s *scanner) {
+	s.data, s.h = nil, nil
+	s.lenient, s.warnings, s.spans = false, nil, s.spans[:0]
+	d.scanners.Put(s)
+}
+
+// discard is a Handler that keeps nothing.
+type discard struct{}
+
+func (discard) Null(int)            {}
+func (discard) BeginList(int)       {}
+func (discard) EndList(int)         {}
+func (discard) NullElement(int)     {}
+func (discard) BeginRecord(int)     {}
+func (discard) EndRecord(int)       {}
+func (discard) Bytes(int, []byte)   {}
+func (discard) Int64(int, int64)    {}
+func (discard) Double(int, float64) {}
+func (discard) Bool(int, bool)      {}
 
 // scanner reads one record.
 type scanner struct {
@@ -134,7 +226,16 @@ type scanner struct {
 	buf   []byte // scratch for unescaped strings
 	jbuf  []byte // scratch for compacted JSON
 	stack []byte // scratch for skipValue
+
+	// lenient reports values that do not fit as null (DecodeLenient),
+	// adding to warnings, and the place of each value to spans.
+	lenient  bool
+	warnings []Warning
+	spans    []span
 }
+
+// span is the place of a value in the record: data[start:end].
+type span struct{ start, end int }
 
 type pathElem struct {
 	name  string
@@ -246,11 +347,40 @@ func (s *scanner) kind() string {
 	return "not JSON"
 }
 
+// wrongType is the error of a value of the wrong JSON type at the current
+// position, where want was expected.
 func (s *scanner) wrongType(want string) *FieldError {
 	if got := s.kind(); got != "not JSON" && got != "nothing" {
-		return s.errorf("want %s, got %s", want, got)
+		return s.misfit(s.pos, "is "+got+", not "+want)
 	}
 	return s.unexpected()
+}
+
+// misfit is the error of a value, valid JSON, that does not fit its field:
+// the value starts at start, and reason follows it in the message, such
+// as "is not a date (YYYY-MM-DD)". It moves past the value; a value that
+// is not valid JSON is an error of JSON syntax instead.
+func (s *scanner) misfit(start int, reason string) *FieldError {
+	s.pos = start
+	if _, _, err := s.skipValue(); err != nil {
+		return err.(*FieldError)
+	}
+	v := valueText(s.data[start:s.pos])
+	return &FieldError{Path: s.pathString(), Message: v + " " + reason, Value: v, reason: reason, at: start, misfit: true}
+}
+
+// fixable reports whether err, from a value that starts at start, is a
+// value that null may replace (when the field allows it): in lenient
+// mode, a misfit of this very value, not of a value within it. It then
+// keeps a warning, and the scanner is past the value.
+func (s *scanner) fixable(err error, start int) bool {
+	fe, ok := err.(*FieldError)
+	if !s.lenient || !ok || !fe.misfit || fe.at != start {
+		return false
+	}
+	s.warnings = append(s.warnings, Warning{Field: fe.Path, Value: fe.Value, Reason: fe.reason})
+	s.spans = append(s.spans, span{start, s.pos})
+	return true
 }
 
 // object reads an object at the current position (a '{') and reports every
@@ -333,16 +463,29 @@ func (s *scanner) value(p *plan, i int) error {
 			return err
 		}
 		if !f.Nullable {
-			return s.errorf("null, and the field is not nullable")
+			err := s.errorf("null, and the field is not nullable")
+			err.Value = "null"
+			return err
 		}
 		s.h.Null(id)
 		return nil
 	}
+	start := s.pos
 	if !f.Repeated {
-		return s.single(f, id, p.sub[i])
+		err := s.single(f, id, p.sub[i])
+		if err != nil && f.Nullable && s.fixable(err, start) {
+			s.h.Null(id)
+			return nil
+		}
+		return err
 	}
 	if s.data[s.pos] != '[' {
-		return s.wrongType("an array")
+		err := s.wrongType("an array")
+		if f.Nullable && s.fixable(err, start) {
+			s.h.Null(id)
+			return nil
+		}
+		return err
 	}
 	s.pos++
 	s.skipSpace()
@@ -360,8 +503,14 @@ func (s *scanner) value(p *plan, i int) error {
 				return err
 			}
 			s.h.NullElement(id)
-		} else if err := s.single(f, id, p.sub[i]); err != nil {
-			return err
+		} else {
+			start := s.pos
+			if err := s.single(f, id, p.sub[i]); err != nil {
+				if !s.fixable(err, start) {
+					return err
+				}
+				s.h.NullElement(id)
+			}
 		}
 		s.skipSpace()
 		if s.pos < len(s.data) && s.data[s.pos] == ',' {
@@ -432,7 +581,7 @@ func (s *scanner) single(f *Field, id int, sub *plan) error {
 		}
 	case Timestamp:
 		if c != '"' {
-			return s.wrongType("an RFC 3339 timestamp string")
+			return s.wrongType("an RFC 3339 timestamp")
 		}
 		start := s.pos
 		b, err := s.stringBytes()
@@ -441,12 +590,12 @@ func (s *scanner) single(f *Field, id int, sub *plan) error {
 		}
 		us, ok := parseTimestamp(b)
 		if !ok {
-			return s.errorf("not an RFC 3339 timestamp: %s", snippet(s.data[start:s.pos]))
+			return s.misfit(start, "is not an RFC 3339 timestamp")
 		}
 		s.h.Int64(id, us)
 	case Date:
 		if c != '"' {
-			return s.wrongType("a date string")
+			return s.wrongType("a date (YYYY-MM-DD)")
 		}
 		start := s.pos
 		b, err := s.stringBytes()
@@ -455,7 +604,7 @@ func (s *scanner) single(f *Field, id int, sub *plan) error {
 		}
 		days, ok := parseDate(b)
 		if !ok {
-			return s.errorf("not a date (YYYY-MM-DD): %s", snippet(s.data[start:s.pos]))
+			return s.misfit(start, "is not a date (YYYY-MM-DD)")
 		}
 		s.h.Int64(id, days)
 	case JSON:
@@ -538,7 +687,10 @@ func (s *scanner) number() (num []byte, frac bool, err error) {
 	return d[start:i], frac, nil
 }
 
+const outOfInt64 = "is out of range for a 64-bit integer"
+
 func (s *scanner) int64() (int64, error) {
+	start := s.pos
 	num, frac, err := s.number()
 	if err != nil {
 		return 0, err
@@ -547,7 +699,7 @@ func (s *scanner) int64() (int64, error) {
 		if v, ok := parseInt(num); ok {
 			return v, nil
 		}
-		return 0, s.errorf("%s is out of range for a 64-bit integer", snippet(num))
+		return 0, s.misfit(start, outOfInt64)
 	}
 	// A fraction of zeros (2.0) or an exponent (2e3) may still be integral.
 	if i := bytes.IndexByte(num, '.'); i >= 0 && !bytes.ContainsAny(num, "eE") &&
@@ -555,14 +707,17 @@ func (s *scanner) int64() (int64, error) {
 		if v, ok := parseInt(num[:i]); ok {
 			return v, nil
 		}
-		return 0, s.errorf("%s is out of range for a 64-bit integer", snippet(num))
+		return 0, s.misfit(start, outOfInt64)
 	}
 	f, err := strconv.ParseFloat(string(num), 64)
+	if err != nil && math.IsInf(f, 0) {
+		return 0, s.misfit(start, outOfInt64)
+	}
 	if err != nil || math.Trunc(f) != f {
-		return 0, s.errorf("want an integer, got %s", snippet(num))
+		return 0, s.misfit(start, "is not an integer")
 	}
 	if f < -(1<<63) || f >= 1<<63 {
-		return 0, s.errorf("%s is out of range for a 64-bit integer", snippet(num))
+		return 0, s.misfit(start, outOfInt64)
 	}
 	return int64(f), nil
 }
@@ -589,6 +744,7 @@ func parseInt(num []byte) (int64, bool) {
 }
 
 func (s *scanner) double() (float64, error) {
+	start := s.pos
 	num, frac, err := s.number()
 	if err != nil {
 		return 0, err
@@ -603,7 +759,7 @@ func (s *scanner) double() (float64, error) {
 	}
 	f, err := strconv.ParseFloat(string(num), 64)
 	if err != nil {
-		return 0, s.errorf("%s is out of range for a 64-bit floating point number", snippet(num))
+		return 0, s.misfit(start, "is out of range for a 64-bit floating point number")
 	}
 	return f, nil
 }
@@ -957,11 +1113,76 @@ func (b *bitset) has(i int) bool {
 	return b.small[i/64]&(1<<(i%64)) != 0
 }
 
-// snippet returns raw JSON for a message, cut to a readable length.
-func snippet(raw []byte) string {
-	const max = 64
-	if len(raw) > max {
-		raw = append(raw[:max:max], "..."...)
+// MaxValueBytes is the most bytes of a value that a FieldError or a
+// Warning quotes; a longer value is cut there, and ends with "...".
+const MaxValueBytes = 200
+
+// valueText returns a JSON value (valid JSON) as compact text for a
+// message, cut to MaxValueBytes.
+func valueText(raw []byte) string {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) == nil {
+		raw = b.Bytes()
 	}
-	return string(bytes.ToValidUTF8(raw, []byte("\uFFFD")))
+	return cut(raw, MaxValueBytes)
+}
+
+// cut returns b as valid UTF-8, cut to max bytes (at a character
+// boundary, ending with "...") when it is longer.
+func cut(b []byte, max int) string {
+	if len(b) > max {
+		n := max
+		for n > 0 && n < len(b) && !utf8.RuneStart(b[n]) {
+			n--
+		}
+		b = append(b[:n:n], "..."...)
+	}
+	return string(bytes.ToValidUTF8(b, []byte("\uFFFD")))
+}
+
+// GID returns the value of the top-level member "gid" of a JSON record
+// when it is a string (cut to MaxValueBytes), else "". It reads the
+// record only up to that member; it is for messages about the record.
+func GID(record []byte) string {
+	s := scanner{data: record}
+	s.skipSpace()
+	if s.pos >= len(s.data) || s.data[s.pos] != '{' {
+		return ""
+	}
+	s.pos++
+	for {
+		s.skipSpace()
+		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+			return ""
+		}
+		key, err := s.stringBytes()
+		if err != nil {
+			return ""
+		}
+		isGID := string(key) == "gid"
+		s.skipSpace()
+		if s.pos >= len(s.data) || s.data[s.pos] != ':' {
+			return ""
+		}
+		s.pos++
+		s.skipSpace()
+		if isGID {
+			if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+				return ""
+			}
+			v, err := s.stringBytes()
+			if err != nil {
+				return ""
+			}
+			return cut(v, MaxValueBytes)
+		}
+		if _, _, err := s.skipValue(); err != nil {
+			return ""
+		}
+		s.skipSpace()
+		if s.pos >= len(s.data) || s.data[s.pos] != ',' {
+			return ""
+		}
+		s.pos++
+	}
 }

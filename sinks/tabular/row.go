@@ -2,17 +2,64 @@ package tabular
 
 // FieldError is a record that does not fit the fields: invalid JSON, or a
 // value that does not fit its field. Path names the value at fault, such as
-// "memberships[2].project.gid"; it is empty for the record itself.
+// "memberships[2].project.gid"; it is empty for the record itself. Value
+// is the value at fault as compact JSON text, cut to MaxValueBytes (the
+// message quotes it too); it is empty when there is none (invalid JSON, a
+// missing value, a member given twice).
 type FieldError struct {
 	Path    string
 	Message string
+	Value   string
+
+	// Of a value, valid JSON, that does not fit its field (a misfit),
+	// which DecodeLenient may replace by null: the reason after the value
+	// in the message, and where the value starts in the record.
+	misfit bool
+	reason string
+	at     int
 }
 
+// Error returns "field PATH: MESSAGE", or the message alone when the
+// error is of the record itself.
 func (e *FieldError) Error() string {
 	if e.Path == "" {
 		return e.Message
 	}
-	return e.Path + ": " + e.Message
+	return "field " + e.Path + ": " + e.Message
+}
+
+// Warning is a value that did not fit its field and that DecodeLenient
+// reported as null.
+type Warning struct {
+	// GID is the record's top-level "gid" (see GID), or "" when it has
+	// none.
+	GID string
+	// Field is the path of the value, such as "memberships[1].project.gid".
+	Field string
+	// Value is the value as compact JSON text, cut to MaxValueBytes.
+	Value string
+	// Reason says why it does not fit, after the value: "is not a date
+	// (YYYY-MM-DD)".
+	Reason string
+	// Outcome is what became of the value when it was not written as null
+	// (a sink sets it, such as BigQuery's for an element of an array);
+	// empty means written as null.
+	Outcome string
+}
+
+// String returns the warning as one line, such as
+//
+//	record 123: field due_on: "2024-13-45" is not a date (YYYY-MM-DD); written as null
+func (w Warning) String() string {
+	rec := "record " + w.GID
+	if w.GID == "" {
+		rec = "a record without gid"
+	}
+	outcome := w.Outcome
+	if outcome == "" {
+		outcome = "written as null"
+	}
+	return rec + ": field " + w.Field + ": " + w.Value + " " + w.Reason + "; " + outcome
 }
 
 // Row converts one JSON record to a row of Go values for the fields. It is

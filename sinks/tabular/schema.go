@@ -28,7 +28,11 @@
 // building a generic tree: Decoder.Row returns a row as a map of Go values,
 // and Decoder.Decode reports the values to a Handler without allocating, for
 // sinks that write columns (Parquet). Both check every value against its
-// field and name the one at fault in a *FieldError.
+// field and name the one at fault, and the value, in a *FieldError.
+// Decoder.DecodeLenient (and Decoder.Lenient, which returns the record
+// fixed) reports a value that does not fit its field as null instead,
+// with a Warning, wherever null may stand: the table sinks write such
+// values as null rather than fail an export for one of them.
 package tabular
 
 import (
