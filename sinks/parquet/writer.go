@@ -12,9 +12,13 @@
 // and DELTA_LENGTH_BYTE_ARRAY, which older readers such as Spark's
 // vectorized reader before 3.3 reject); zstd makes up for the encoding.
 //
-// Records are converted by tabular.Decoder.Decode straight into the values
-// of the columns, with their Dremel levels, and handed to parquet-go column
-// by column: no map, no reflection, no allocation per record.
+// Records are converted by tabular.Decoder.DecodeLenient straight into the
+// values of the columns, with their Dremel levels, and handed to parquet-go
+// column by column: no map, no reflection, no allocation per record. A
+// value that does not fit its column (a date like 2024-13-45, an integer
+// beyond 64 bits, a value of the wrong JSON type) is written as null, and
+// the Writer keeps a warning about it (Warnings); only a value that cannot
+// be null (such as a gid) fails its record.
 package parquet
 
 import (
@@ -63,15 +67,22 @@ type Options struct {
 }
 
 // RecordError is a record that Write could not write. Index is its
-// position in the records given to that call of Write; Err is the
-// *tabular.FieldError that names the field path.
+// position in the records given to that call of Write; GID is its
+// top-level "gid" (tabular.GID), if it has one; Err is the
+// *tabular.FieldError that names the field path and the value.
 type RecordError struct {
 	Index int
+	GID   string
 	Err   error
 }
 
+// Error returns "record INDEX (gid GID): field PATH: MESSAGE", such as
+// "record 0 (gid 12): field gid: 12 is a number, not a string".
 func (e *RecordError) Error() string {
-	return fmt.Sprintf("record %d: %v", e.Index, e.Err)
+	if e.GID == "" {
+		return fmt.Sprintf("record %d: %v", e.Index, e.Err)
+	}
+	return fmt.Sprintf("record %d (gid %s): %v", e.Index, e.GID, e.Err)
 }
 
 func (e *RecordError) Unwrap() error { return e.Err }
@@ -92,6 +103,8 @@ type Writer struct {
 	sizeAt  int64 // pw.Size() when the current row group started
 	err     error // sticky: the writer failed and cannot go on
 	closed  bool
+
+	warnings []tabular.Warning // since the last call of Warnings
 }
 
 // batchRows is how many rows the Writer hands to parquet-go at a time,
@@ -142,11 +155,13 @@ func NewWriter(w io.Writer, fields []tabular.Field, opts Options) (*Writer, erro
 // caller may reuse the records' memory when Write returns. Rows reach the
 // output as row groups end (Flush, Options, Close).
 //
-// A record that does not fit the fields (see tabular.Decoder.Decode) adds
-// nothing: Write stops there, having added the records before it, and
-// returns a *RecordError that names the record's index and the field path.
-// The Writer can go on after that error; after any other error (from the
-// output), it cannot.
+// A value that does not fit its column is written as null, with a warning
+// that Warnings returns (see tabular.Decoder.DecodeLenient). A record that
+// cannot be written that way (invalid JSON, a value that does not fit a
+// column that cannot be null) adds nothing: Write stops there, having
+// added the records before it, and returns a *RecordError that names the
+// record's index and gid, the field path and the value. The Writer can go
+// on after that error; after any other error (from the output), it cannot.
 func (w *Writer) Write(records [][]byte) (int, error) {
 	if w.closed {
 		return 0, ErrClosed
@@ -156,9 +171,10 @@ func (w *Writer) Write(records [][]byte) (int, error) {
 	}
 	for i, rec := range records {
 		w.shred.begin()
-		if err := w.dec.Decode(rec, w.shred); err != nil {
+		var err error
+		if w.warnings, err = w.dec.DecodeLenient(rec, w.shred, w.warnings); err != nil {
 			w.shred.rollback()
-			return i, &RecordError{Index: i, Err: err}
+			return i, &RecordError{Index: i, GID: tabular.GID(rec), Err: err}
 		}
 		w.batch++
 		if w.batch == batchRows || w.Rows()-w.groupAt >= int64(w.opts.RowGroupRows) {
@@ -244,3 +260,13 @@ func (w *Writer) Close() error {
 
 // Rows returns how many rows the file has: the records that Write added.
 func (w *Writer) Rows() int64 { return w.rows + int64(w.batch) }
+
+// Warnings returns the warnings about the values that Write wrote as null
+// since the last call, in the order of the records, and forgets them. The
+// Writer keeps every warning until then: a caller that writes many records
+// calls it often.
+func (w *Writer) Warnings() []tabular.Warning {
+	ws := w.warnings
+	w.warnings = nil
+	return ws
+}
