@@ -62,7 +62,7 @@ func (fn *ExpandFn) Setup() error {
 	cfg.Credentials = creds
 	cfg.SetDefaults()
 	cfg = WorkerConfig(cfg, fn.Workers)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := slog.New(slog.NewTextHandler(asana.RedactingWriter(os.Stderr), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	client, err := asana.New(&cfg, asana.Options{Window: fn.Window, Logger: log})
 	if err != nil {
 		return err
@@ -121,7 +121,11 @@ func (c chanEmitter) Record(stream, key string, data []byte) {
 }
 func (c chanEmitter) Parent(p asana.Parent) { c <- found{parent: &p} }
 func (c chanEmitter) Skipped(s asana.Skip) {
-	c <- found{report: &sinks.Report{Stream: s.Stream, Message: "skipped " + s.String()}}
+	msg := "skipped " + s.String()
+	if s.Note {
+		msg = s.String()
+	}
+	c <- found{report: &sinks.Report{Stream: s.Stream, Message: msg}}
 }
 func (c chanEmitter) Pages(stream string, n int) { countPages(stream, n) }
 func (c chanEmitter) Lost(s asana.Skip) {

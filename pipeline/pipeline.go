@@ -7,10 +7,14 @@
 package pipeline
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -74,7 +78,7 @@ func init() {
 	register.DoFn2x0[sinks.Report, func(sinks.Report)](&chargeLossFn{})
 	register.Emitter2[string, asana.Parent]()
 	register.Emitter1[asana.Parent]()
-	register.DoFn3x0[sinks.Record, func(sinks.Record), func(string, sinks.Record)](&repeatsFn{})
+	register.DoFn4x0[context.Context, sinks.Record, func(sinks.Record), func(string, sinks.Record)](&repeatsFn{})
 	register.Emitter1[sinks.Record]()
 	register.Emitter2[string, sinks.Record]()
 	register.DoFn1x2[sinks.Record, sinks.Record, error](&inflateFn{})
@@ -98,6 +102,7 @@ func Build(s beam.Scope, o Options) (Output, error) {
 	}
 	creds := CredentialSource{Env: CredentialsEnv, Secret: o.CredentialsSecret, SecretManagerEndpoint: o.SecretManagerEndpoint}
 	fn := &ExpandFn{Credentials: creds, Config: string(cfg), Streams: o.Streams, Window: o.Window, Workers: o.Workers}
+	run := newRunID()
 	var once, repeats, reports []beam.PCollection
 	noSkip := beam.CreateList(s, []string{})
 	// level expands every parent it is given, once each; its subtask walks
@@ -107,7 +112,7 @@ func Build(s beam.Scope, o Options) (Output, error) {
 		keyed := beam.ParDo(s, &shardFn{Shards: o.Shards}, parents)
 		batches := beam.ParDo(s, &batchFn{}, beam.GroupByKey(s, keyed), beam.SideInput{Input: skip})
 		r, next, rep := beam.ParDo3(s, fn, batches)
-		o, rp := beam.ParDo2(s, &repeatsFn{}, r)
+		o, rp := beam.ParDo2(s, &repeatsFn{Run: run}, r)
 		once = append(once, o)
 		repeats = append(repeats, rp)
 		reports = append(reports, rep)
@@ -255,15 +260,44 @@ func (fn *chargeLossFn) ProcessElement(r sinks.Report, emit func(sinks.Report)) 
 // on. Records on their way to deduplication are zstd-compressed: a runner
 // holds them until every copy has arrived (Prism in memory), and Asana's
 // JSON shrinks several times.
-type repeatsFn struct{}
+//
+// Tasks are delivered by the one listing that owns each (see asana's
+// owns), decided from the record. Should Asana's copies of one task
+// disagree (each copy in two projects claiming only its own), two
+// listings would own it: repeatsFn keeps the gids of the tasks it let
+// through in this process and drops a second copy. On Prism, where the
+// whole pipeline runs in one process, that makes tasks exactly once
+// whatever the records say.
+type repeatsFn struct {
+	Run string `json:"run"`
+}
 
-func (*repeatsFn) ProcessElement(r sinks.Record, once func(sinks.Record), repeats func(string, sinks.Record)) {
+var (
+	deliveredTasks sync.Map // run → *sync.Map of task gids
+	tasksTwice     = beam.NewCounter("asana-beam", "tasks-owned-twice")
+)
+
+func (fn *repeatsFn) ProcessElement(ctx context.Context, r sinks.Record, once func(sinks.Record), repeats func(string, sinks.Record)) {
 	if st, ok := asana.StreamByName(r.Stream); ok && st.MayRepeat {
 		r.Data = zstdEncoder.EncodeAll(r.Data, nil)
 		repeats(r.Stream+"/"+r.Key, r)
 		return
 	}
+	if r.Stream == "tasks" {
+		m, _ := deliveredTasks.LoadOrStore(fn.Run, &sync.Map{})
+		if _, again := m.(*sync.Map).LoadOrStore(r.Key, true); again {
+			tasksTwice.Inc(ctx, 1)
+			return
+		}
+	}
 	once(r)
+}
+
+// newRunID names one pipeline built in this process.
+func newRunID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // inflateFn undoes repeatsFn's compression after deduplication.

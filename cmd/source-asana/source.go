@@ -21,6 +21,10 @@ import (
 // run executes one command and returns the exit code.
 func run(ctx context.Context, cmd string) int {
 	out := airbyte.Stdout()
+	// Every message but records (which the source redacts) passes through
+	// the redaction of the secrets this process knows: a config's, and the
+	// access tokens issued during the run.
+	out.SetRedact(asana.RedactBytes)
 	defer out.Flush()
 	switch cmd {
 	case "spec":

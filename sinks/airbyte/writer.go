@@ -19,6 +19,15 @@ type Writer struct {
 	err    error
 	counts map[string]int64 // records per stream since its last state
 	now    func() time.Time
+	redact func([]byte) []byte
+}
+
+// SetRedact makes the writer pass every message but records through
+// redact before writing it (records are the source's to redact, once).
+func (w *Writer) SetRedact(redact func([]byte) []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.redact = redact
 }
 
 // NewWriter returns a writer to w.
@@ -67,6 +76,9 @@ func (w *Writer) Message(m Message) error {
 	defer w.mu.Unlock()
 	if w.err != nil {
 		return w.err
+	}
+	if w.redact != nil {
+		b = w.redact(b)
 	}
 	w.w.Write(b)
 	w.w.WriteByte('\n')

@@ -73,6 +73,7 @@ func (o *oauthToken) Token(ctx context.Context) (string, error) {
 		return "", o.refreshError(err)
 	}
 	o.tok = t // oauth2 keeps our refresh token when the response has none
+	KeepSecret(t.AccessToken)
 	return t.AccessToken, nil
 }
 
@@ -84,13 +85,20 @@ func (o *oauthToken) refreshError(err error) error {
 	if errors.As(err, &re) {
 		e.Status = re.Response.StatusCode
 		if re.ErrorCode != "" {
-			e.Message += ": " + re.ErrorCode
+			e.Message += ": " + clip(Redact(re.ErrorCode))
 		}
 		if e.Status < 500 && e.Status != http.StatusTooManyRequests {
 			e.Kind = KindConfig
 			e.Message += " (the refresh token, client id or client secret was rejected; reconnect the source)"
 			o.fail = e
 		}
+		return e
+	}
+	var rd *redirectError
+	if errors.As(err, &rd) {
+		e.Kind = KindConfig
+		e.Message += ": " + rd.Error()
+		o.fail = e
 		return e
 	}
 	e.Err = attemptError(err, o.hc.Timeout) // a transport error: it names the token URL, never the form body

@@ -1,6 +1,7 @@
 package asana
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -50,7 +51,25 @@ type Options struct {
 	// against Asana, scaled.
 	// UserAgent is sent with every request.
 	UserAgent string
+	// MaxWait is the longest Retry-After the client honours; a 429 asking
+	// for more loses its request at once (default MaxWaitWindows windows).
+	MaxWait time.Duration
 }
+
+// Limits on what the client accepts from Asana, far above what Asana
+// sends (a page of 100 records is rarely above a megabyte): a server that
+// sends more is broken or hostile, and the request fails at once, without
+// retries, as a lost listing.
+const (
+	// MaxBodyBytes bounds a response body, after decompression.
+	MaxBodyBytes = 32 << 20
+	// MaxPageItems bounds the records of one page; the client asks for
+	// PageSize.
+	MaxPageItems = 10 * PageSize
+	// MaxWaitWindows bounds a Retry-After, in rate-limit windows (five
+	// minutes against Asana).
+	MaxWaitWindows = 5
+)
 
 // Client reads the Asana REST API. It is safe for concurrent use.
 type Client struct {
@@ -61,6 +80,7 @@ type Client struct {
 	ua      string
 	retries int
 	timeout time.Duration
+	origin  string
 }
 
 // New returns a client for cfg, which must be valid.
@@ -89,6 +109,13 @@ func New(cfg *Config, opts Options) (*Client, error) {
 	setDefault(&opts.RetryWaitMax, scaled(30*time.Second))
 	setDefault(&opts.Timeout, scaled(60*time.Second))
 	setDefault(&opts.UserAgent, "asana-beam")
+	window := opts.Window
+	if window <= 0 {
+		window = time.Minute
+	}
+	setDefault(&opts.MaxWait, MaxWaitWindows*window)
+	KeepSecrets(cfg.Credentials)
+	origin := u.Scheme + "://" + u.Host
 
 	lim := opts.Limiter
 	if lim == nil {
@@ -100,16 +127,17 @@ func New(cfg *Config, opts Options) (*Client, error) {
 	}
 	var auth tokenSource = staticToken(cfg.Credentials.PersonalAccessToken)
 	if cfg.Credentials.OAuth() {
-		auth = newOAuthToken(base, cfg.Credentials, &http.Client{Transport: opts.Transport, Timeout: opts.Timeout})
+		auth = newOAuthToken(base, cfg.Credentials, &http.Client{Transport: opts.Transport, Timeout: opts.Timeout, CheckRedirect: sameOrigin(origin)})
 	}
-	c := &Client{api: base + "/api/1.0", lim: lim, log: opts.Logger, ua: opts.UserAgent, retries: opts.MaxRetries, timeout: opts.Timeout}
+	c := &Client{api: base + "/api/1.0", lim: lim, log: opts.Logger, ua: opts.UserAgent, retries: opts.MaxRetries, timeout: opts.Timeout, origin: origin}
 	c.hc = &retryablehttp.Client{
 		// No http.Client.Timeout: it would count the time a request waits
 		// for the limiter (up to a window on a free plan), and time out
 		// requests that were never sent. The transport times each attempt
 		// from when it is sent.
 		HTTPClient: &http.Client{
-			Transport: &transport{base: opts.Transport, origin: u.Scheme + "://" + u.Host, auth: auth, lim: lim, timeout: opts.Timeout},
+			Transport:     &transport{base: opts.Transport, origin: origin, auth: auth, lim: lim, timeout: opts.Timeout, maxWait: opts.MaxWait},
+			CheckRedirect: sameOrigin(origin),
 		},
 		RetryWaitMin: opts.RetryWaitMin,
 		RetryWaitMax: opts.RetryWaitMax,
@@ -179,6 +207,7 @@ type transport struct {
 	auth    tokenSource
 	lim     *Limiter
 	timeout time.Duration // of one attempt, from its sending to its body's end
+	maxWait time.Duration // the longest Retry-After honoured
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -209,7 +238,16 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		if resp.StatusCode == http.StatusTooManyRequests {
-			t.lim.Throttled(retryAfter(resp.Header))
+			wait := retryAfter(resp.Header)
+			if wait > t.maxWait {
+				_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+				resp.Body.Close()
+				release()
+				return nil, &Error{Kind: KindTransient, Status: resp.StatusCode, Request: describeURL(req.URL),
+					Message: fmt.Sprintf("asana asked to wait %s before the next request (Retry-After %q), longer than the longest wait of %s; gave up",
+						wait.Round(time.Second), Redact(resp.Header.Get("Retry-After")), t.maxWait), Err: errGiveUp}
+			}
+			t.lim.Throttled(wait)
 		}
 		if resp.StatusCode == http.StatusUnauthorized && try < authTries {
 			if t.auth.Expire(tok) {
@@ -254,6 +292,9 @@ func (b *releasingBody) Close() error {
 func retryAfter(h http.Header) time.Duration {
 	v := strings.TrimSpace(h.Get("Retry-After"))
 	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+		if s > float64(100*365*24*time.Hour/time.Second) {
+			return 100 * 365 * 24 * time.Hour // beyond any cap, without overflowing
+		}
 		return time.Duration(s * float64(time.Second))
 	}
 	if t, err := http.ParseTime(v); err == nil {
@@ -284,7 +325,7 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		return false, ctx.Err()
 	}
 	var ae *Error
-	if errors.As(err, &ae) && ae.Kind == KindConfig {
+	if errors.As(err, &ae) && ae.Kind == KindConfig || errors.Is(err, errGiveUp) {
 		return false, err
 	}
 	retry, rerr := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
@@ -307,8 +348,25 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 // errBadJSON marks a 2xx body that is not JSON: a response cut short.
 var errBadJSON = errors.New("response body is not valid JSON (truncated)")
 
-// get sends GET path?q and returns the body of a 2xx response.
-func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, error) {
+// errGiveUp marks a failure that retrying cannot cure (a body over the
+// limit, a Retry-After beyond the longest wait, a redirect refused): the
+// request is lost at once.
+var errGiveUp = errors.New("not retried")
+
+// errMalformed marks a 2xx body that is JSON but not the answer asked for
+// ({"data": null} for a list): retried, as a response cut short is.
+type errMalformed struct{ msg string }
+
+func (e *errMalformed) Error() string { return e.msg }
+
+// decodeFunc decodes a 2xx body. An error of type *errMalformed is
+// retried; an *Error wrapping errGiveUp is not.
+type decodeFunc func(body []byte) error
+
+// get sends GET path?q and hands the body of a 2xx response to decode,
+// inside the retry loop, so that a malformed answer is retried like a
+// truncated one.
+func (c *Client) get(ctx context.Context, path string, q url.Values, decode decodeFunc) error {
 	desc := describe(path, q)
 	ctx = context.WithValue(ctx, requestKey{}, desc)
 	u := c.api + path
@@ -317,7 +375,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, er
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, &Error{Kind: KindConfig, Request: desc, Message: "cannot build the request", Err: err}
+		return &Error{Kind: KindConfig, Request: desc, Message: "cannot build the request", Err: err}
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.ua)
@@ -326,23 +384,42 @@ func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, er
 	// mid-body, or a truncated body, one more retryable failure.
 	req.SetResponseHandler(func(resp *http.Response) error {
 		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
+		b, err := readBody(resp.Body)
+		if errors.Is(err, errGiveUp) {
+			return &Error{Kind: KindTransient, Status: resp.StatusCode, Request: desc, Message: err.Error(), Err: errGiveUp}
+		}
 		if err != nil {
 			return fmt.Errorf("reading the response body: %w", err)
 		}
-		if resp.StatusCode/100 == 2 && !json.Valid(b) {
-			return errBadJSON
+		if resp.StatusCode/100 == 2 {
+			if !json.Valid(b) {
+				return errBadJSON
+			}
+			if err := decode(b); err != nil {
+				var ae *Error
+				if errors.As(err, &ae) {
+					ae.Request, ae.Status = desc, resp.StatusCode
+				}
+				return err
+			}
 		}
 		body = b
 		return nil
 	})
 	resp, err := c.hc.Do(req)
 	if ctxErr := ctx.Err(); ctxErr != nil {
-		return nil, fmt.Errorf("%s: %w", desc, ctxErr)
+		return fmt.Errorf("%s: %w", desc, ctxErr)
 	}
 	var ae *Error
 	if errors.As(err, &ae) {
-		return nil, ae
+		if ae.Request == "" {
+			ae.Request = desc
+		}
+		return ae
+	}
+	var re *redirectError
+	if errors.As(err, &re) {
+		return &Error{Kind: KindConfig, Request: desc, Message: re.Error(), Err: errGiveUp}
 	}
 	if resp != nil && resp.StatusCode/100 != 2 {
 		if body == nil {
@@ -353,15 +430,60 @@ func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, er
 		if e.Kind == KindTransient {
 			e.Attempts = c.retries + 1
 		}
-		return nil, e
+		return e
 	}
 	if err != nil {
 		if resp != nil {
 			resp.Body.Close()
 		}
-		return nil, &Error{Kind: KindTransient, Request: desc, Attempts: c.retries + 1, Err: attemptError(unwrapURL(err), c.timeout)}
+		return &Error{Kind: KindTransient, Request: desc, Attempts: c.retries + 1, Err: attemptError(unwrapURL(err), c.timeout)}
 	}
-	return body, nil
+	return nil
+}
+
+// readBody reads a response body up to MaxBodyBytes.
+func readBody(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxBodyBytes {
+		return nil, fmt.Errorf("the response body is larger than the limit of %d MiB: %w", MaxBodyBytes>>20, errGiveUp)
+	}
+	return b, nil
+}
+
+// redirectError is a redirect refused: it would take a request carrying
+// credentials (a bearer token, an OAuth client secret and refresh token)
+// to another origin.
+type redirectError struct {
+	from, to string
+}
+
+func (e *redirectError) Unwrap() error { return errGiveUp }
+
+func (e *redirectError) Error() string {
+	return fmt.Sprintf("asana's answer redirects to another origin (%s, not %s); refused, since the request carries credentials", e.to, e.from)
+}
+
+// sameOrigin is the redirect policy of every request to Asana: a redirect
+// within the origin is followed (at most 10), one to another origin is
+// refused.
+func sameOrigin(origin string) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if to := req.URL.Scheme + "://" + req.URL.Host; to != origin {
+			return &redirectError{from: origin, to: to}
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+}
+
+// describeURL names a request by its URL, as describe does.
+func describeURL(u *url.URL) string {
+	return describe(strings.TrimPrefix(u.Path, "/api/1.0"), u.Query())
 }
 
 // unwrapURL drops the *url.Error wrapper, whose text repeats the whole URL.
@@ -412,18 +534,43 @@ func describe(path string, q url.Values) string {
 	return b.String()
 }
 
-// Get fetches one object and decodes the "data" member of the response
-// into out.
+// Get fetches one object and decodes the "data" member of the response,
+// which must be an object, into out.
 func (c *Client) Get(ctx context.Context, path string, q url.Values, out any) error {
-	body, err := c.get(ctx, path, q)
-	if err != nil {
-		return err
+	return c.get(ctx, path, q, func(body []byte) error {
+		var env struct {
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(body, &env); err != nil {
+			return &errMalformed{"the response is not an object with \"data\""}
+		}
+		if d := bytes.TrimSpace(env.Data); len(d) == 0 || d[0] != '{' {
+			return &errMalformed{fmt.Sprintf("the response's \"data\" is %s, not an object", jsonKind(env.Data))}
+		}
+		if err := json.Unmarshal(env.Data, out); err != nil {
+			return fmt.Errorf("decoding the response: %w", err)
+		}
+		return nil
+	})
+}
+
+// jsonKind names the JSON type of a value for messages.
+func jsonKind(v json.RawMessage) string {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return "missing"
 	}
-	env := struct {
-		Data any `json:"data"`
-	}{Data: out}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return fmt.Errorf("%s: decoding the response: %w", describe(path, q), err)
+	switch v[0] {
+	case 'n':
+		return "null"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
 	}
-	return nil
+	return "a number"
 }

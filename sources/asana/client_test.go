@@ -248,7 +248,7 @@ func TestRetriesConnectionDroppedMidBody(t *testing.T) {
 func TestContextCancelStopsRetries(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Retry-After", "3600")
+			w.Header().Set("Retry-After", "60") // within the longest wait
 			asanaError(w, 429, "slow down")
 		})
 		c := newTestClient(t, testConfig("https://app.asana.com"), h, nil)
@@ -272,20 +272,54 @@ func TestTokenOnlyToAsanaHost(t *testing.T) {
 		mu.Lock()
 		auth[r.URL.Host] = r.Header.Get("Authorization")
 		mu.Unlock()
-		if r.URL.Host == "app.asana.com" {
+		switch r.URL.Path {
+		case "/api/1.0/users/me":
 			http.Redirect(w, r, "https://elsewhere.example.com/api/1.0/users/me", http.StatusFound)
-			return
+		case "/api/1.0/projects/1":
+			http.Redirect(w, r, "/api/1.0/projects/2", http.StatusTemporaryRedirect)
+		default:
+			writeJSON(w, 200, map[string]any{"data": map[string]string{"gid": "2"}})
 		}
-		writeJSON(w, 200, map[string]any{"data": map[string]string{"gid": "1"}})
 	})
 	c := newTestClient(t, testConfig("https://app.asana.com"), h, nil)
-	if err := c.Get(context.Background(), "/users/me", nil, &struct{}{}); err != nil {
+	// Within Asana's origin a redirect is followed, with the token.
+	if err := c.Get(context.Background(), "/projects/1", nil, &struct{}{}); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"app.asana.com": "Bearer " + testPAT, "elsewhere.example.com": ""}
+	// To another origin it is refused, at once and for good.
+	err := c.Get(context.Background(), "/users/me", nil, &struct{}{})
+	var ae *Error
+	if !errors.As(err, &ae) || ae.Kind != KindConfig || !strings.Contains(err.Error(), "redirects to another origin (https://elsewhere.example.com") {
+		t.Fatalf("Get = %v, want a config error about the redirect", err)
+	}
+	want := map[string]string{"app.asana.com": "Bearer " + testPAT}
 	if diff := cmp.Diff(want, auth); diff != "" {
 		t.Errorf("Authorization per host (-want +got):\n%s", diff)
 	}
+}
+
+func TestRetryAfterBeyondTheLongestWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			w.Header().Set("Retry-After", "999999999")
+			asanaError(w, 429, "slow down")
+		})
+		c := newTestClient(t, testConfig("https://app.asana.com"), h, nil)
+		start := time.Now()
+		err := c.Get(context.Background(), "/users/me", nil, &struct{}{})
+		var ae *Error
+		if !errors.As(err, &ae) || ae.Kind != KindTransient || !strings.Contains(err.Error(), "longer than the longest wait of 5m0s") {
+			t.Errorf("Get = %v, want a transient error naming the longest wait", err)
+		}
+		if d := time.Since(start); d != 0 {
+			t.Errorf("returned after %v, want at once", d)
+		}
+		if n := calls.Load(); n != 1 {
+			t.Errorf("%d requests, want 1", n)
+		}
+	})
 }
 
 // oauthServer answers the token endpoint and API calls; access tokens
@@ -428,7 +462,7 @@ func (p *pager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	limit := 100
 	fmt.Sscanf(q.Get("limit"), "%d", &limit)
 	end := min(p.n, start+limit)
-	var data []map[string]string
+	data := []map[string]string{}
 	for i := start; i < end; i++ {
 		data = append(data, map[string]string{"gid": fmt.Sprint(1000 + i), "name": fmt.Sprintf("task %d", i)})
 	}
@@ -480,8 +514,8 @@ func TestListPaginates(t *testing.T) {
 				t.Errorf("gids (-want +got):\n%s", diff)
 			}
 			want2 := ListStats{Pages: tc.wantPages, Records: tc.n, Restarts: tc.restarts}
-			if st != want2 {
-				t.Errorf("stats = %+v, want %+v", st, want2)
+			if diff := cmp.Diff(want2, st); diff != "" {
+				t.Errorf("stats (-want +got):\n%s", diff)
 			}
 			for _, q := range p.queries {
 				if q.Get("limit") != "100" || q.Get("opt_fields") != "name,notes" || q.Get("project") != "7" {

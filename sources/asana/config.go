@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"regexp"
@@ -264,6 +265,8 @@ func (c *Config) Validate() error {
 		ce.add("base_url", "must be an http or https URL such as %s, got %q", DefaultBaseURL, c.BaseURL)
 	case u.RawQuery != "" || u.Fragment != "":
 		ce.add("base_url", "must not carry a query or a fragment")
+	case u.Scheme == "http" && !loopback(u.Hostname()):
+		ce.add("base_url", "must be https: http sends the credentials in the clear, and is allowed only to a loopback address (127.0.0.1, ::1, localhost), got %q", c.BaseURL)
 	}
 	checkGIDs(ce, "organization_export_ids", c.OrganizationExportIDs)
 	checkGIDs(ce, "workspaces", c.Workspaces)
@@ -273,6 +276,16 @@ func (c *Config) Validate() error {
 		return ce
 	}
 	return nil
+}
+
+// loopback reports whether host is a loopback address, where http does
+// not leave the machine.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func checkGIDs(ce *ConfigError, field string, gids []string) {

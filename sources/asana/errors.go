@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kind says what the caller should do about an [Error].
@@ -76,7 +77,7 @@ func (e *Error) Error() string {
 	if e.Attempts > 0 {
 		fmt.Fprintf(&b, " (gave up after %d attempts)", e.Attempts)
 	}
-	return b.String()
+	return Redact(b.String())
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -97,8 +98,10 @@ func classify(status int, request string, body []byte) *Error {
 	var eb errorBody
 	if json.Unmarshal(body, &eb) == nil {
 		if len(eb.Errors) > 0 {
-			e.Message = eb.Errors[0].Message
-			e.Help = eb.Errors[0].Help
+			// Asana's words, which a broken or hostile server may fill with
+			// the bearer token it was sent.
+			e.Message = clip(Redact(eb.Errors[0].Message))
+			e.Help = clip(Redact(eb.Errors[0].Help))
 		}
 		e.Sync = eb.Sync
 	}
@@ -116,4 +119,19 @@ func classify(status int, request string, body []byte) *Error {
 		e.Kind = KindConfig
 	}
 	return e
+}
+
+// maxMessage bounds a message taken from a response.
+const maxMessage = 500
+
+// clip cuts s to maxMessage bytes, on a rune boundary, marking the cut.
+func clip(s string) string {
+	if len(s) <= maxMessage {
+		return s
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("… (%d bytes more)", len(s)-cut)
 }

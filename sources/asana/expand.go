@@ -1,6 +1,7 @@
 package asana
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Parent is one object whose children a listing reads.
@@ -48,6 +50,10 @@ type Skip struct {
 	Parent  Parent
 	Status  int
 	Message string
+	// Note marks a report of something read but repaired or left out on
+	// purpose (a subtask cycle, text that was not UTF-8), reported through
+	// Skipped: nothing the token may read was lost.
+	Note bool
 }
 
 func (s Skip) String() string {
@@ -132,7 +138,7 @@ func (x *Expander) Expand(ctx context.Context, p Parent, out Emitter) error {
 		case l.Parent == ParentTaskTree:
 			err = x.subtasks(ctx, l, p, out)
 		default:
-			_, err = x.list(ctx, l, p, nil, out)
+			_, err = x.list(ctx, l, p, nil, nil, out)
 		}
 		if err != nil {
 			return err
@@ -142,8 +148,10 @@ func (x *Expander) Expand(ctx context.Context, p Parent, out Emitter) error {
 }
 
 // list runs one listing for one parent; extra overrides query parameters.
-// It returns the records read so that callers can recurse.
-func (x *Expander) list(ctx context.Context, l Listing, p Parent, extra url.Values, out Emitter) ([]json.RawMessage, error) {
+// It returns the records read so that callers can recurse. With walked
+// set (a subtask walk), a record whose gid the walk met before is not
+// delivered again: it closes a cycle, which is reported.
+func (x *Expander) list(ctx context.Context, l Listing, p Parent, extra url.Values, walked map[string]bool, out Emitter) ([]json.RawMessage, error) {
 	path := strings.ReplaceAll(l.Path, "{gid}", url.PathEscape(p.GID))
 	q := url.Values{"opt_fields": {x.opt[l.Stream]}}
 	for k, v := range l.Query {
@@ -156,17 +164,38 @@ func (x *Expander) list(ctx context.Context, l Listing, p Parent, extra url.Valu
 		q[k] = v
 	}
 	var got []json.RawMessage
+	var repaired int
+	var firstRepaired string
 	handle := func(recs []json.RawMessage) error {
 		for _, rec := range recs {
-			if err := x.emit(l, p, rec, out); err != nil {
+			if walked != nil {
+				gid, _ := gidOf(rec)
+				if walked[gid] {
+					out.Skipped(Skip{Stream: l.Stream, Parent: p, Note: true, Message: fmt.Sprintf(
+						"subtask cycle: task %s is listed among the subtasks of task %s, which is itself below task %s; not walked again (each task is delivered once)", gid, p.GID, gid)})
+					continue
+				}
+				walked[gid] = true
+				got = append(got, rec)
+			}
+			if !utf8.Valid(rec) {
+				rec = bytes.ToValidUTF8(rec, []byte("\uFFFD"))
+				if repaired++; repaired == 1 {
+					firstRepaired, _ = gidOf(rec)
+				}
+			}
+			if err := x.emit(l, p, RedactBytes(rec), out); err != nil {
 				return err
 			}
 		}
-		if l.Parent == ParentTaskTree {
-			got = append(got, recs...)
-		}
 		return nil
 	}
+	defer func() {
+		if repaired > 0 {
+			out.Skipped(Skip{Stream: l.Stream, Parent: p, Note: true, Message: fmt.Sprintf(
+				"%d records held text that is not UTF-8 (the first: gid %s); each invalid byte sequence was replaced by U+FFFD", repaired, firstRepaired)})
+		}
+	}()
 	var err error
 	if l.Single {
 		var rec json.RawMessage
@@ -178,9 +207,14 @@ func (x *Expander) list(ctx context.Context, l Listing, p Parent, extra url.Valu
 		var st ListStats
 		st, err = x.client.List(ctx, path, q, handle)
 		out.Pages(l.Stream, st.Pages)
+		if st.BadCount > 0 {
+			msg := fmt.Sprintf("%d records without a usable gid were left out (%s)", st.BadCount, strings.Join(st.Bad, "; "))
+			x.log.Error("data lost", "stream", l.Stream, "parent", p.String(), "error", msg)
+			out.Lost(Skip{Stream: l.Stream, Parent: p, Message: msg})
+		}
 		if k, v, ok := fallback(l, err); ok && extra == nil {
 			x.log.Info("listing again with a parameter Asana asked for", "stream", l.Stream, "parent", p.String(), "param", k+"="+v)
-			return x.list(ctx, l, p, url.Values{k: {v}}, out)
+			return x.list(ctx, l, p, url.Values{k: {v}}, walked, out)
 		}
 	}
 	return got, x.report(l, p, err, out)
@@ -369,15 +403,20 @@ func project(rec json.RawMessage, fields []string) ([]byte, error) {
 
 // subtasks walks the subtasks of a task at every depth, depth first,
 // listing only tasks that have some.
+//
+// The walk keeps the gids it met: a subtask that is also an ancestor (a
+// cycle, which Asana does not allow but a broken answer may hold) is
+// reported and neither delivered nor walked again, so the walk ends.
 func (x *Expander) subtasks(ctx context.Context, l Listing, root Parent, out Emitter) error {
 	stack := []Parent{root}
+	walked := map[string]bool{root.GID: true}
 	for len(stack) > 0 {
 		p := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		if p.NumSubtasks == 0 {
 			continue
 		}
-		recs, err := x.list(ctx, l, p, nil, out)
+		recs, err := x.list(ctx, l, p, nil, walked, out)
 		if err != nil {
 			return err
 		}

@@ -17,20 +17,75 @@ const PageSize = 100
 // token expired.
 const maxRestarts = 3
 
+// maxEmptyPages bounds the pages in a row without a record that a listing
+// follows: Asana never sends one that points to another page.
+const maxEmptyPages = 3
+
+// maxBadRecords bounds the records without a usable gid that a listing
+// names one by one in ListStats.Bad; the rest are counted.
+const maxBadRecords = 10
+
 // ListStats describes one finished listing.
 type ListStats struct {
 	Pages    int // pages requested, restarts included
 	Records  int // records handed to the caller
 	Restarts int // times the listing began again after a stale offset
+	// Bad names records that were dropped because they have no usable gid
+	// (missing, not a string, empty), by page and position; BadCount
+	// counts them all.
+	Bad      []string
+	BadCount int
 }
 
 // page is Asana's collection envelope. next_page is null, or absent when
 // no limit was sent, on the last page.
 type page struct {
-	Data     []json.RawMessage `json:"data"`
-	NextPage *struct {
-		Offset string `json:"offset"`
-	} `json:"next_page"`
+	Data     []json.RawMessage
+	NextPage string // offset of the next page, "" on the last
+}
+
+// decodePage decodes a page: "data" must be an array of at most
+// MaxPageItems elements, "next_page" null, absent or an object with an
+// offset. The records are not parsed beyond their extent.
+func decodePage(body []byte, p *page) error {
+	var env struct {
+		Data     json.RawMessage `json:"data"`
+		NextPage json.RawMessage `json:"next_page"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return &errMalformed{"the response is not an object with \"data\""}
+	}
+	if k := jsonKind(env.Data); k != "an array" {
+		return &errMalformed{fmt.Sprintf("the response's \"data\" is %s, not an array", k)}
+	}
+	dec := json.NewDecoder(strings.NewReader(string(env.Data)))
+	dec.Token() // [
+	p.Data = p.Data[:0]
+	for dec.More() {
+		if len(p.Data) == MaxPageItems {
+			return &Error{Kind: KindTransient, Message: fmt.Sprintf("a page holds more than %d records (%d were asked for)", MaxPageItems, PageSize), Err: errGiveUp}
+		}
+		var rec json.RawMessage
+		if err := dec.Decode(&rec); err != nil {
+			return &errMalformed{"the response's \"data\" is not valid"}
+		}
+		p.Data = append(p.Data, rec)
+	}
+	p.NextPage = ""
+	switch jsonKind(env.NextPage) {
+	case "missing", "null":
+	case "an object":
+		var np struct {
+			Offset *string `json:"offset"`
+		}
+		if json.Unmarshal(env.NextPage, &np) != nil || np.Offset == nil {
+			return &errMalformed{"the response's \"next_page\" has no string offset"}
+		}
+		p.NextPage = *np.Offset
+	default:
+		return &errMalformed{fmt.Sprintf("the response's \"next_page\" is %s", jsonKind(env.NextPage))}
+	}
+	return nil
 }
 
 // List walks every page of a collection endpoint, GET path?q with
@@ -39,7 +94,10 @@ type page struct {
 //
 // When Asana rejects an offset as expired, the listing starts again from
 // the first page and records already handed to fn are skipped, so fn sees
-// each gid once. An error from fn stops the listing and is returned as is.
+// each gid once. A listing that would never end (an offset handed out
+// twice, or a page of records all listed before) fails as a lost listing;
+// a record without a usable gid is dropped and named in the stats. An
+// error from fn stops the listing and is returned as is.
 func (c *Client) List(ctx context.Context, path string, q url.Values, fn func([]json.RawMessage) error) (ListStats, error) {
 	var st ListStats
 	q = maps.Clone(q)
@@ -49,29 +107,46 @@ func (c *Client) List(ctx context.Context, path string, q url.Values, fn func([]
 	q.Set("limit", fmt.Sprint(PageSize))
 	q.Del("offset")
 	seen := map[string]struct{}{}
-	for {
+	// Of this pass (since the first page or the last restart): the
+	// offsets followed and the gids read.
+	offsets := map[string]bool{}
+	passSeen := map[string]struct{}{}
+	var p page
+	empty := 0 // pages in a row without a new record
+	loop := func(format string, args ...any) error {
+		return &Error{Kind: KindTransient, Request: describe(path, q), Message: fmt.Sprintf(format, args...) + "; the listing would never end", Err: errGiveUp}
+	}
+	for pageNo := 1; ; pageNo++ {
 		st.Pages++
-		body, err := c.get(ctx, path, q)
+		err := c.get(ctx, path, q, func(body []byte) error { return decodePage(body, &p) })
 		var ae *Error
 		if errors.As(err, &ae) && ae.Kind == KindStaleOffset && q.Has("offset") && st.Restarts < maxRestarts {
 			st.Restarts++
 			c.log.Warn("offset expired, listing again from the first page",
 				"request", ae.Request, "message", ae.Message, "restart", st.Restarts)
 			q.Del("offset")
+			clear(offsets)
+			clear(passSeen)
+			pageNo, empty = 0, 0
 			continue
 		}
 		if err != nil {
 			return st, err
 		}
-		var p page
-		if err := json.Unmarshal(body, &p); err != nil {
-			return st, fmt.Errorf("%s: decoding page %d: %w", describe(path, q), st.Pages, err)
-		}
 		records := p.Data[:0:0]
-		for _, rec := range p.Data {
+		fresh := 0
+		for i, rec := range p.Data {
 			gid, err := gidOf(rec)
 			if err != nil {
-				return st, fmt.Errorf("%s: page %d: %w", describe(path, q), st.Pages, err)
+				st.BadCount++
+				if len(st.Bad) < maxBadRecords {
+					st.Bad = append(st.Bad, fmt.Sprintf("page %d, record %d: %v", pageNo, i+1, err))
+				}
+				continue
+			}
+			if _, again := passSeen[gid]; !again {
+				fresh++
+				passSeen[gid] = struct{}{}
 			}
 			if _, dup := seen[gid]; dup {
 				continue
@@ -85,10 +160,25 @@ func (c *Client) List(ctx context.Context, path string, q url.Values, fn func([]
 				return st, err
 			}
 		}
-		if p.NextPage == nil || p.NextPage.Offset == "" {
+		if p.NextPage == "" {
 			return st, nil
 		}
-		q.Set("offset", p.NextPage.Offset)
+		if fresh == 0 {
+			empty++
+		} else {
+			empty = 0
+		}
+		if len(p.Data) > 0 && fresh == 0 {
+			return st, loop("page %d holds only records listed on earlier pages, and points to another page", pageNo)
+		}
+		if empty > maxEmptyPages {
+			return st, loop("%d pages in a row hold no record, and point to another page", empty)
+		}
+		if offsets[p.NextPage] {
+			return st, loop("page %d points back to a page already read (offset repeated)", pageNo)
+		}
+		offsets[p.NextPage] = true
+		q.Set("offset", p.NextPage)
 	}
 }
 
@@ -99,13 +189,20 @@ func gidOf(rec json.RawMessage) (string, error) {
 		GID json.RawMessage `json:"gid"`
 	}
 	if err := json.Unmarshal(rec, &r); err != nil {
-		return "", fmt.Errorf("record is not a JSON object: %w", err)
+		return "", fmt.Errorf("not a JSON object but %s", jsonKind(rec))
 	}
 	var gid string
 	if err := json.Unmarshal(r.GID, &gid); err != nil || strings.TrimSpace(gid) == "" {
-		return "", errors.New("record without a string gid")
+		return "", fmt.Errorf("no usable gid (it is %s)", gidKind(r.GID))
 	}
 	return gid, nil
+}
+
+func gidKind(v json.RawMessage) string {
+	if k := jsonKind(v); k != "a string" {
+		return k
+	}
+	return "an empty string"
 }
 
 // EventsPage is one answer of the events API.
@@ -128,17 +225,29 @@ func (c *Client) Events(ctx context.Context, resource, sync string, q url.Values
 	if sync != "" {
 		q.Set("sync", sync)
 	}
-	body, err := c.get(ctx, "/events", q)
-	if err != nil {
-		return EventsPage{}, err
+	var ep EventsPage
+	err := c.get(ctx, "/events", q, func(body []byte) error {
+		var p struct {
+			Data    json.RawMessage `json:"data"`
+			Sync    string          `json:"sync"`
+			HasMore bool            `json:"has_more"`
+		}
+		if err := json.Unmarshal(body, &p); err != nil {
+			return &errMalformed{"the events response is not an object with \"data\" and \"sync\""}
+		}
+		var pg page
+		if err := decodePage([]byte(`{"data":`+string(orNull(p.Data))+`}`), &pg); err != nil {
+			return err
+		}
+		ep = EventsPage{Events: pg.Data, Sync: p.Sync, HasMore: p.HasMore}
+		return nil
+	})
+	return ep, err
+}
+
+func orNull(v json.RawMessage) json.RawMessage {
+	if len(v) == 0 {
+		return json.RawMessage("null")
 	}
-	var p struct {
-		Data    []json.RawMessage `json:"data"`
-		Sync    string            `json:"sync"`
-		HasMore bool              `json:"has_more"`
-	}
-	if err := json.Unmarshal(body, &p); err != nil {
-		return EventsPage{}, fmt.Errorf("%s: decoding events: %w", describe("/events", q), err)
-	}
-	return EventsPage{Events: p.Data, Sync: p.Sync, HasMore: p.HasMore}, nil
+	return v
 }

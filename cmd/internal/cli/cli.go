@@ -69,13 +69,18 @@ func LoadConfig(path string) (*asana.Config, error) {
 		}
 		cfg := &asana.Config{Credentials: asana.Credentials{PersonalAccessToken: asana.Secret(tok)}}
 		cfg.SetDefaults()
+		asana.KeepSecrets(cfg.Credentials)
 		return cfg, cfg.Validate()
 	}
 	data, err := ReadFile("config", path)
 	if err != nil {
 		return nil, err
 	}
-	return asana.ParseConfig(data)
+	cfg, err := asana.ParseConfig(data)
+	if cfg != nil {
+		asana.KeepSecrets(cfg.Credentials)
+	}
+	return cfg, err
 }
 
 // ReadFile reads one of the command's input files, what names it in the
@@ -143,7 +148,7 @@ func (e *explained) Unwrap() error { return e.err }
 // down mid-bundle, and its logs of that (stack traces included) would only
 // bury the one line the command prints about the interruption.
 func Logging(ctx context.Context) {
-	h := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})
+	h := slog.NewTextHandler(asana.RedactingWriter(os.Stderr), &slog.HandlerOptions{Level: slog.LevelWarn})
 	slog.SetDefault(slog.New(&untilDone{Handler: h, ctx: ctx}))
 }
 
