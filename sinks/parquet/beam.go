@@ -18,6 +18,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"   // gs:// outputs
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local" // local outputs
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/asana-beam/asana-beam/sinks"
@@ -32,16 +33,18 @@ func init() {
 	register.DoFn2x0[sinks.Report, func(string, sinks.Report)](&keyReportFn{})
 	register.Emitter2[string, sinks.Report]()
 	register.DoFn4x1[context.Context, string, func(*File) bool, func(*sinks.Report) bool, error](&FinalizeFn{})
+	register.DoFn2x1[context.Context, []byte, error](&startFn{})
 }
 
 // Export describes one export run to a directory: local, or gs:// through
 // Beam's filesystems.
 type Export struct {
-	// Dir is where the streams go: Dir/<stream>/part-NNNNN.parquet and
-	// Dir/_manifest.json.
+	// Dir is where the streams go: Dir/<stream>/part-<run>-NNNNN.parquet
+	// and Dir/_manifest.json, which names the files of the export.
 	Dir string `json:"dir"`
 	// RunID names the run; its files are written under Dir/_tmp/RunID and
-	// moved into place only when every one of them is complete.
+	// moved into place only when every one of them is complete (see
+	// FinalizeFn).
 	RunID string `json:"run_id"`
 	// Schemas maps each exported stream to its JSON Schema.
 	Schemas map[string]string `json:"schemas"`
@@ -59,7 +62,9 @@ func NewRunID(now time.Time) string {
 }
 
 // ManifestName is the file written last: an export is finished when it
-// exists and names the run's files.
+// exists and names the run's files. It alone says which files make the
+// export: a stream folder may also hold, for a moment, the files of the
+// export it replaced, or of a run that is being published or failed.
 const ManifestName = "_manifest.json"
 
 // File is one Parquet file a bundle wrote under its temporary name.
@@ -75,6 +80,7 @@ type File struct {
 // is marked incomplete there.
 func Write(s beam.Scope, e Export, records []beam.PCollection, reports beam.PCollection) {
 	s = s.Scope("Parquet")
+	beam.ParDo0(s, &startFn{Export: e}, beam.Impulse(s))
 	var files []beam.PCollection
 	for _, r := range records {
 		files = append(files, beam.ParDo(s, &WriteFn{Export: e}, r))
@@ -98,8 +104,21 @@ type openFile struct {
 	w    *Writer
 }
 
-// Setup parses the schemas once.
-func (fn *WriteFn) Setup() error {
+// startFn begins the run as the pipeline starts (see begin): a symbolic
+// link in the export directory stops it before anything is read.
+type startFn struct {
+	Export Export `json:"export"`
+}
+
+// ProcessElement begins the run.
+func (fn *startFn) ProcessElement(ctx context.Context, _ []byte) error { return begin(ctx, fn.Export) }
+
+// Setup begins the run in this process, if no other DoFn did, and parses
+// the schemas once.
+func (fn *WriteFn) Setup(ctx context.Context) error {
+	if err := begin(ctx, fn.Export); err != nil {
+		return err
+	}
 	fn.fields = map[string][]tabular.Field{}
 	for stream, schema := range fn.Export.Schemas {
 		f, err := tabular.FromJSONSchema([]byte(schema))
@@ -123,6 +142,11 @@ func (fn *WriteFn) ProcessElement(ctx context.Context, r sinks.Record, _ func(Fi
 			return fmt.Errorf("parquet: no schema for stream %s", r.Stream)
 		}
 		p := tempPath(fn.Export, r.Stream, randomName())
+		if !isRemote(p) {
+			if err := noLink(filepath.Dir(p)); err != nil {
+				return err
+			}
+		}
 		fs, err := filesystem.New(ctx, p)
 		if err != nil {
 			return err
@@ -152,7 +176,8 @@ func (fn *WriteFn) ProcessElement(ctx context.Context, r sinks.Record, _ func(Fi
 }
 
 // FinishBundle completes the bundle's files and hands them on.
-func (fn *WriteFn) FinishBundle(_ context.Context, emit func(File)) error {
+func (fn *WriteFn) FinishBundle(ctx context.Context, emit func(File)) error {
+	heartbeat(ctx, fn.Export)
 	for _, of := range fn.open {
 		if err := of.w.Close(); err != nil {
 			return fmt.Errorf("finishing %s: %w", of.file.Path, err)
@@ -214,10 +239,13 @@ type ManifestStream struct {
 	Schema   json.RawMessage `json:"schema"`
 }
 
-// FinalizeFn runs once, after every file is written: it replaces each
-// stream's previous files with the run's, writes an empty file for a
-// stream without records (so that readers see its columns), writes the
-// manifest last and removes the run's temporary directory.
+// FinalizeFn runs once, after every file is written: it publishes the
+// run (see publish.go): it moves the run's files into the stream folders
+// under names of the run, with an empty file for a stream without
+// records (so that readers see its columns), switches the manifest, then
+// deletes the files the new manifest replaced and the run's temporary
+// directory. A reader of the manifest sees the previous export or this
+// one, whenever the process stops.
 type FinalizeFn struct {
 	Export Export `json:"export"`
 }
@@ -225,6 +253,9 @@ type FinalizeFn struct {
 // ProcessElement finalizes the run.
 func (fn *FinalizeFn) ProcessElement(ctx context.Context, _ string, files func(*File) bool, reports func(*sinks.Report) bool) error {
 	e := fn.Export
+	if err := begin(ctx, e); err != nil {
+		return err
+	}
 	fs, err := filesystem.New(ctx, join(e.Dir, ManifestName))
 	if err != nil {
 		return err
@@ -235,7 +266,7 @@ func (fn *FinalizeFn) ProcessElement(ctx context.Context, _ string, files func(*
 	for files(&f) {
 		byStream[f.Stream] = append(byStream[f.Stream], f)
 	}
-	m := Manifest{Format: "asana-beam parquet export 1", RunID: e.RunID, StartedAt: e.StartedAt, Source: e.Source,
+	m := &Manifest{Format: "asana-beam parquet export 1", RunID: e.RunID, StartedAt: e.StartedAt, Source: e.Source,
 		Complete: true, Streams: map[string]ManifestStream{}}
 	var r sinks.Report
 	problems := map[string][]string{}
@@ -244,81 +275,27 @@ func (fn *FinalizeFn) ProcessElement(ctx context.Context, _ string, files func(*
 		problems[r.Stream] = append(problems[r.Stream], r.Message)
 		lost[r.Stream] = lost[r.Stream] || r.Lost
 	}
-	// No manifest while files move: a reader must not take a half-moved
-	// export for a finished one.
-	if err := remove(ctx, fs, join(e.Dir, ManifestName)); err != nil {
-		return err
-	}
-	var streams []string
-	for s := range e.Schemas {
-		streams = append(streams, s)
-	}
-	sort.Strings(streams)
-	for _, stream := range streams {
+	for _, stream := range streamsOf(e) {
 		ms := ManifestStream{Complete: !lost[stream], Problems: problems[stream], Schema: json.RawMessage(e.Schemas[stream])}
 		sort.Strings(ms.Problems)
 		m.Complete = m.Complete && ms.Complete
-		fl := byStream[stream]
-		sort.Slice(fl, func(i, j int) bool { return fl[i].Path < fl[j].Path })
-		if len(fl) == 0 {
-			p, err := fn.emptyFile(ctx, fs, stream)
-			if err != nil {
-				return err
-			}
-			fl = []File{{Stream: stream, Path: p}}
-		}
-		old, err := fs.List(ctx, join(e.Dir, stream, "part-*.parquet"))
-		if err != nil {
-			return fmt.Errorf("listing the previous files of %s: %w", stream, err)
-		}
-		for _, o := range old {
-			if err := remove(ctx, fs, o); err != nil {
-				return err
-			}
-		}
-		for i, f := range fl {
-			name := fmt.Sprintf("part-%05d.parquet", i)
-			if err := rename(ctx, fs, f.Path, join(e.Dir, stream, name)); err != nil {
-				return err
-			}
-			ms.Records += f.Rows
-			ms.Files = append(ms.Files, stream+"/"+name)
-		}
 		m.Streams[stream] = ms
 	}
-	m.FinishedAt = time.Now().UTC()
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
+	if cur, err := readManifest(ctx, fs, e.Dir); err == nil && cur.RunID == e.RunID {
+		m = cur // a retry of this bundle, after the switch: published
+	} else {
+		p := &publisher{fs: fs, e: e}
+		if err := p.publish(ctx, byStream, m); err != nil {
+			if uerr := p.moveBack(ctx); uerr != nil {
+				log.Warnf(ctx, "parquet: putting back the files of run %s: %v", e.RunID, uerr)
+			}
+			return fmt.Errorf("publishing run %s to %s: %w", e.RunID, e.Dir, err)
+		}
 	}
-	if err := filesystem.Write(ctx, fs, join(e.Dir, ManifestName), append(b, '\n')); err != nil {
-		return fmt.Errorf("writing the manifest: %w", err)
+	if err := cleanUp(ctx, fs, e, m, failpoint); err != nil {
+		log.Warnf(ctx, "parquet: run %s is published to %s, but deleting what it replaced failed (the next run deletes it): %v", e.RunID, e.Dir, err)
 	}
-	if !strings.Contains(e.Dir, "://") {
-		os.RemoveAll(join(e.Dir, "_tmp", e.RunID))
-		os.Remove(join(e.Dir, "_tmp")) // only if empty: another run may be writing
-	}
-	return nil
-}
-
-func (fn *FinalizeFn) emptyFile(ctx context.Context, fs filesystem.Interface, stream string) (string, error) {
-	fields, err := tabular.FromJSONSchema([]byte(fn.Export.Schemas[stream]))
-	if err != nil {
-		return "", err
-	}
-	p := tempPath(fn.Export, stream, "empty")
-	wc, err := fs.OpenWrite(ctx, p)
-	if err != nil {
-		return "", fmt.Errorf("creating %s: %w", p, err)
-	}
-	w, err := NewWriter(wc, fields, Options{})
-	if err == nil {
-		err = w.Close()
-	}
-	if cerr := wc.Close(); err == nil {
-		err = cerr
-	}
-	return p, err
+	return failpoint(StepDone)
 }
 
 func remove(ctx context.Context, fs filesystem.Interface, p string) error {
@@ -326,7 +303,7 @@ func remove(ctx context.Context, fs filesystem.Interface, p string) error {
 	if !ok {
 		return fmt.Errorf("the filesystem of %s cannot remove files", p)
 	}
-	if err := r.Remove(ctx, p); err != nil && !os.IsNotExist(err) && !strings.Contains(err.Error(), "not exist") {
+	if err := r.Remove(ctx, p); err != nil && !os.IsNotExist(err) && !strings.Contains(err.Error(), "not exist") && !strings.Contains(err.Error(), "doesn't exist") {
 		return fmt.Errorf("removing %s: %w", p, err)
 	}
 	return nil
@@ -352,12 +329,16 @@ func rename(ctx context.Context, fs filesystem.Interface, from, to string) error
 
 // ReadManifest reads the manifest of the export in dir.
 func ReadManifest(ctx context.Context, dir string) (*Manifest, error) {
-	p := join(dir, ManifestName)
-	fs, err := filesystem.New(ctx, p)
+	fs, err := filesystem.New(ctx, join(dir, ManifestName))
 	if err != nil {
 		return nil, err
 	}
 	defer fs.Close()
+	return readManifest(ctx, fs, dir)
+}
+
+func readManifest(ctx context.Context, fs filesystem.Interface, dir string) (*Manifest, error) {
+	p := join(dir, ManifestName)
 	b, err := filesystem.Read(ctx, fs, p)
 	if err != nil {
 		return nil, fmt.Errorf("reading the manifest: %w", err)
