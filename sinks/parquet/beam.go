@@ -72,6 +72,20 @@ type File struct {
 	Stream string `json:"stream"`
 	Path   string `json:"path"`
 	Rows   int64  `json:"rows"`
+	// Warnings are the first MaxWarnings values written as null because
+	// they did not fit their column (tabular.Warning.String), of
+	// WarningCount.
+	Warnings     []string `json:"warnings,omitempty"`
+	WarningCount int64    `json:"warning_count,omitempty"`
+}
+
+// MaxWarnings is how many warnings a file, and a stream of the manifest,
+// keeps; the counts go on.
+const MaxWarnings = 100
+
+// keepWarnings appends ws to kept, up to MaxWarnings in all.
+func keepWarnings(kept []string, ws ...string) []string {
+	return append(kept, ws[:min(len(ws), max(0, MaxWarnings-len(kept)))]...)
 }
 
 // Write writes each PCollection of sinks.Record to Parquet files and, when
@@ -172,6 +186,10 @@ func (fn *WriteFn) ProcessElement(ctx context.Context, r sinks.Record, _ func(Fi
 		return fmt.Errorf("writing %s record %s: %d rows written, want 1", r.Stream, r.Key, n)
 	}
 	of.file.Rows++
+	for _, w := range of.w.Warnings() {
+		of.file.Warnings = keepWarnings(of.file.Warnings, w.String())
+		of.file.WarningCount++
+	}
 	return nil
 }
 
@@ -221,22 +239,31 @@ func (*keyReportFn) ProcessElement(r sinks.Report, emit func(string, sinks.Repor
 
 // Manifest describes a finished export.
 type Manifest struct {
-	Format     string                    `json:"format"`
-	RunID      string                    `json:"run_id"`
-	StartedAt  time.Time                 `json:"started_at"`
-	FinishedAt time.Time                 `json:"finished_at"`
-	Source     map[string]string         `json:"source"`
-	Complete   bool                      `json:"complete"`
-	Streams    map[string]ManifestStream `json:"streams"`
+	Format     string            `json:"format"`
+	RunID      string            `json:"run_id"`
+	StartedAt  time.Time         `json:"started_at"`
+	FinishedAt time.Time         `json:"finished_at"`
+	Source     map[string]string `json:"source"`
+	Complete   bool              `json:"complete"`
+	// WarningCount is the number of values of all streams written as null
+	// because they did not fit their column.
+	WarningCount int64                     `json:"warning_count"`
+	Streams      map[string]ManifestStream `json:"streams"`
 }
 
 // ManifestStream is one stream of a manifest.
 type ManifestStream struct {
-	Records  int64           `json:"records"`
-	Files    []string        `json:"files"`
-	Complete bool            `json:"complete"`
-	Problems []string        `json:"problems,omitempty"`
-	Schema   json.RawMessage `json:"schema"`
+	Records  int64    `json:"records"`
+	Files    []string `json:"files"`
+	Complete bool     `json:"complete"`
+	Problems []string `json:"problems,omitempty"`
+	// Warnings are the first MaxWarnings values written as null because
+	// they did not fit their column, such as `record 123: field due_on:
+	// "2024-13-45" is not a date (YYYY-MM-DD); written as null`, of
+	// WarningCount.
+	Warnings     []string        `json:"warnings,omitempty"`
+	WarningCount int64           `json:"warning_count"`
+	Schema       json.RawMessage `json:"schema"`
 }
 
 // FinalizeFn runs once, after every file is written: it publishes the

@@ -90,6 +90,19 @@ func checkOutput(e Export) error {
 	return nil
 }
 
+// Check checks a local export directory before a run writes into it: no
+// symbolic link inside it where the run would write or delete (the stream
+// folders, _tmp, the manifest, the part files), and a directory where
+// each stream's files go. The run checks the same as it starts, and again
+// before it publishes; a command calls Check to refuse the directory
+// before it reads anything. On gs://, there is nothing to check.
+func (e Export) Check() error {
+	if isRemote(e.Dir) {
+		return nil
+	}
+	return checkOutput(e)
+}
+
 func streamsOf(e Export) []string {
 	var streams []string
 	for s := range e.Schemas {
@@ -215,8 +228,11 @@ func (p *publisher) publish(ctx context.Context, byStream map[string][]File, m *
 			}
 			ms.Records += f.Rows
 			ms.Files = append(ms.Files, stream+"/"+name)
+			ms.Warnings = keepWarnings(ms.Warnings, f.Warnings...)
+			ms.WarningCount += f.WarningCount
 		}
 		m.Streams[stream] = ms
+		m.WarningCount += ms.WarningCount
 	}
 	if err := failpoint(StepMoved); err != nil {
 		return err

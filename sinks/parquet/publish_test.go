@@ -660,3 +660,56 @@ func TestCleanStale(t *testing.T) {
 		}
 	})
 }
+
+// TestManifestWarnings: the values written as null because they do not
+// fit their column are counted per stream and in all, and the first
+// MaxWarnings of each stream are in the manifest.
+func TestManifestWarnings(t *testing.T) {
+	ctx := context.Background()
+	dir := newDir(t, false)
+	e := newExport(t, dir, "tasks", "users")
+	fn := &WriteFn{Export: e}
+	if err := fn.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var files []File
+	gid := 1000
+	for _, n := range []int{70, 80} { // two files, 150 bad values
+		fn.StartBundle(ctx, nil)
+		for range n {
+			gid++
+			rec := sinks.Record{Stream: "tasks", Key: fmt.Sprint(gid), Data: fmt.Appendf(nil, `{"gid":"%d","due_on":"2024-13-45"}`, gid)}
+			if err := fn.ProcessElement(ctx, rec, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := fn.FinishBundle(ctx, func(f File) { files = append(files, f) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range files {
+		if len(f.Warnings) != int(f.WarningCount) || f.WarningCount == 0 {
+			t.Errorf("a file of %d rows keeps %d warnings of %d", f.Rows, len(f.Warnings), f.WarningCount)
+		}
+	}
+	if err := finalize(e, files); err != nil {
+		t.Fatal(err)
+	}
+	m, err := ReadManifest(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks := m.Streams["tasks"]
+	if tasks.WarningCount != 150 || len(tasks.Warnings) != MaxWarnings || m.WarningCount != 150 {
+		t.Errorf("warnings: tasks %d kept of %d, in all %d; want %d of 150, 150", len(tasks.Warnings), tasks.WarningCount, m.WarningCount, MaxWarnings)
+	}
+	if w := tasks.Warnings[0]; !strings.HasPrefix(w, "record 10") || !strings.Contains(w, `field due_on: "2024-13-45"`) {
+		t.Errorf("first warning %q, want the record, the field and its value", w)
+	}
+	if users := m.Streams["users"]; users.WarningCount != 0 || users.Warnings != nil {
+		t.Errorf("users has warnings: %d %q", users.WarningCount, users.Warnings)
+	}
+	if tasks.Records != 150 {
+		t.Errorf("tasks: %d records, want 150", tasks.Records)
+	}
+}
