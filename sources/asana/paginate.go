@@ -168,14 +168,14 @@ func (c *Client) List(ctx context.Context, path string, q url.Values, fn func([]
 		} else {
 			empty = 0
 		}
+		if offsets[p.NextPage] {
+			return st, loop("page %d points back to a page already read (offset repeated)", pageNo)
+		}
 		if len(p.Data) > 0 && fresh == 0 {
 			return st, loop("page %d holds only records listed on earlier pages, and points to another page", pageNo)
 		}
 		if empty > maxEmptyPages {
 			return st, loop("%d pages in a row hold no record, and point to another page", empty)
-		}
-		if offsets[p.NextPage] {
-			return st, loop("page %d points back to a page already read (offset repeated)", pageNo)
 		}
 		offsets[p.NextPage] = true
 		q.Set("offset", p.NextPage)
