@@ -238,8 +238,9 @@ func TestHardening13Symlinks(t *testing.T) {
 			if !strings.Contains(r.out, "refusing to write or delete through "+p+": it is a symbolic link") {
 				t.Errorf("the output does not name %s as a symbolic link:\n%s", p, r.out)
 			}
-			if !strings.Contains(r.out, "nothing of this run was published") {
-				t.Errorf("the output does not say nothing was published:\n%s", r.out)
+			// Refused before the run (exit 2), or by the run, which says so.
+			if r.code != 2 && !strings.Contains(r.out, "nothing of this run was published") {
+				t.Errorf("exit %d, and the output does not say nothing was published:\n%s", r.code, r.out)
 			}
 			if diff := cmp.Diff(before, tree(t, dir)); diff != "" {
 				t.Errorf("the export directory changed (-before +after):\n%s", diff)
@@ -360,8 +361,10 @@ func TestHardening14CrashSafePublish(t *testing.T) {
 		}
 		tasks := tree(t, filepath.Join(dir, "tasks"))
 		r := demoExport(t, dir)
-		if r.code != 1 || !strings.Contains(r.out, "nothing of this run was published") {
-			t.Errorf("exit %d, want 1 and the output saying nothing was published:\n%s", r.code, r.out)
+		// Refused before the run (exit 2), or by the run, which says so.
+		if !strings.Contains(r.out, filepath.Join(dir, "users")+" is not a directory") ||
+			r.code != 2 && (r.code != 1 || !strings.Contains(r.out, "nothing of this run was published")) {
+			t.Errorf("exit %d, want 2, or 1 and the output saying nothing was published; and %s named:\n%s", r.code, filepath.Join(dir, "users"), r.out)
 		}
 		after, err := os.ReadFile(filepath.Join(dir, parquet.ManifestName))
 		if err != nil || !bytes.Equal(before, after) {
@@ -381,15 +384,23 @@ func TestHardening14CrashSafePublish(t *testing.T) {
 func TestHardening15TmpCleanup(t *testing.T) {
 	dir, _ := firstExport(t)
 	tmp := filepath.Join(dir, "_tmp")
-	if r := demoExport(t, dir, parquet.CrashEnv+"="+parquet.StepMovedOne); r.code != parquet.CrashExitCode {
-		t.Fatalf("the killed run: exit %d\n%s", r.code, r.out)
+	killed := demoExport(t, dir, parquet.CrashEnv+"="+parquet.StepMovedOne)
+	if killed.code != parquet.CrashExitCode {
+		t.Fatalf("the killed run: exit %d\n%s", killed.code, killed.out)
+	}
+	left := []string{killed.run + ".lock", killed.run}
+	for _, p := range left {
+		if _, err := os.Lstat(filepath.Join(tmp, p)); err != nil {
+			t.Fatalf("the killed run left no %s: %v", p, err)
+		}
 	}
 	if r := demoExport(t, dir, parquet.FailEnv+"="+parquet.StepMoved); r.code != 1 {
 		t.Fatalf("the failed run: exit %d\n%s", r.code, r.out)
 	}
-	left := tree(t, tmp)
-	if len(left) == 0 {
-		t.Fatalf("the killed and failed runs left nothing in %s", tmp)
+	for _, p := range left {
+		if _, err := os.Lstat(filepath.Join(tmp, p)); err == nil {
+			t.Errorf("the run after the killed one left its %s", filepath.Join(tmp, p))
+		}
 	}
 	put := func(p string) {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
