@@ -44,6 +44,7 @@ const duckdbDir = "../../sinks/parquet/testdata/duckdb"
 type duckStream struct {
 	Rows    int               `json:"rows"`
 	Keys    []string          `json:"keys"`
+	Names   []string          `json:"names"`
 	Columns map[string]string `json:"columns"`
 }
 

@@ -1,5 +1,6 @@
 // Reads an asana-beam Parquet export with DuckDB and prints what it finds
-// as JSON: per stream the row count, the gids, and the column types; and a
+// as JSON: per stream the row count, the gids, the names (if it has them)
+// and the column types; and a
 // query through nested fields (tasks.memberships[].project.gid).
 //
 //   node check.mjs EXPORT_DIR
@@ -23,7 +24,9 @@ for (const stream of readdirSync(dir).sort()) {
   const count = Number((await rows(`SELECT count(*) AS n FROM ${src}`))[0].n);
   let keys = [];
   if ('gid' in columns) keys = (await rows(`SELECT gid FROM ${src} ORDER BY gid`)).map((r) => r.gid);
-  out.streams[stream] = { rows: count, keys, columns };
+  let names = [];
+  if ('name' in columns) names = (await rows(`SELECT name FROM ${src} ORDER BY gid`)).map((r) => r.name);
+  out.streams[stream] = { rows: count, keys, columns, names };
 }
 if (existsSync(join(dir, 'tasks'))) {
   const src = `read_parquet(${q(join(dir, 'tasks', '*.parquet'))})`;
