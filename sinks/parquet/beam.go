@@ -283,6 +283,12 @@ func (fn *FinalizeFn) ProcessElement(ctx context.Context, _ string, files func(*
 	if err := begin(ctx, e); err != nil {
 		return err
 	}
+	st := stateOf(e)
+	st.publishing.Lock()
+	defer st.publishing.Unlock()
+	if st.abandoned {
+		return fmt.Errorf("run %s was abandoned: not publishing it", e.RunID)
+	}
 	fs, err := filesystem.New(ctx, join(e.Dir, ManifestName))
 	if err != nil {
 		return err

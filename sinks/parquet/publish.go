@@ -504,6 +504,18 @@ func noPoint(string) error { return nil }
 // Call it once the pipeline has ended (whatever runs the run's DoFns has
 // stopped), as it deletes what the run wrote.
 func Abandon(ctx context.Context, e Export) (published bool, err error) {
+	// A FinalizeFn of the run still going in this process (the pipeline
+	// was stopped while it published) ends first, and none starts after.
+	st := stateOf(e)
+	for !st.publishing.TryLock() {
+		select {
+		case <-ctx.Done():
+			return false, fmt.Errorf("run %s is still being published (its manifest will say whether it was): %w", e.RunID, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	defer st.publishing.Unlock()
+	st.abandoned = true
 	defer release(e)
 	fsys, err := filesystem.New(ctx, join(e.Dir, ManifestName))
 	if err != nil {

@@ -713,3 +713,26 @@ func TestManifestWarnings(t *testing.T) {
 		t.Errorf("tasks: %d records, want 150", tasks.Records)
 	}
 }
+
+// TestFinalizeAfterAbandon: once the command has abandoned a run (its
+// pipeline stopped), a FinalizeFn of the run still to come in the process
+// does not publish it.
+func TestFinalizeAfterAbandon(t *testing.T) {
+	dir := newDir(t, false)
+	e1 := newExport(t, dir, "users")
+	if err := run(t, e1, map[string][]int{"users": {2}}); err != nil {
+		t.Fatal(err)
+	}
+	e2 := newExport(t, dir, "users")
+	files, err := writeRun(t, e2, map[string][]int{"users": {1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if published, err := Abandon(context.Background(), e2); published || err != nil {
+		t.Fatalf("Abandon = %v, %v; want false, nil", published, err)
+	}
+	if err := finalize(e2, files); err == nil || !strings.Contains(err.Error(), "abandoned") {
+		t.Errorf("FinalizeFn after Abandon: %v, want an error", err)
+	}
+	checkExport(t, dir, e1.RunID, map[string]int64{"users": 2})
+}

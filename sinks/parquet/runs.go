@@ -53,6 +53,11 @@ type runState struct {
 	mu   sync.Mutex
 	lock *os.File  // local, with flock: the locked lock file
 	beat time.Time // otherwise: when the lock was last written
+
+	// publishing is held by FinalizeFn while it publishes and by Abandon:
+	// once Abandon has undone the run, FinalizeFn may not publish it.
+	publishing sync.Mutex
+	abandoned  bool
 }
 
 var runs = struct {
@@ -183,14 +188,7 @@ func heartbeat(ctx context.Context, e Export) {
 
 // release drops the run's lock in this process.
 func release(e Export) {
-	runs.Lock()
-	k := e.Dir + "\x00" + e.RunID
-	st := runs.m[k]
-	delete(runs.m, k)
-	runs.Unlock()
-	if st == nil {
-		return
-	}
+	st := stateOf(e)
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.lock != nil {
