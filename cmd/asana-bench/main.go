@@ -56,11 +56,15 @@ func main() {
 		return
 	}
 	if len(os.Args) < 2 || os.Args[1] != "limiter" {
+		help := len(os.Args) == 2 && (os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "-help" || os.Args[1] == "help")
 		fmt.Fprintln(os.Stderr, "usage: asana-bench limiter [--rpm N] [--latency D[-D]] [--duration D] [--workers N] [--size S]")
 		fmt.Fprintln(os.Stderr, "       asana-bench read [--size S] [--rpm N] [--scale F] [--source PATH]")
 		fmt.Fprintln(os.Stderr, "       asana-bench export [--size S] [--rpm N] [--scale F] [--export PATH]")
 		fmt.Fprintln(os.Stderr, "       asana-bench sinks [--size S] [--json]")
 		fmt.Fprintln(os.Stderr, "       asana-bench report [--out DIR] [--sizes S,S] [--caps N,N] [--scales SIZE/CAP=F,...] [--speed X] [--source PATH]")
+		if help {
+			os.Exit(0)
+		}
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet("limiter", flag.ExitOnError)

@@ -37,7 +37,7 @@ func main() {
 	switch {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
-		os.Exit(2)
+		os.Exit(0) // --help asked for the usage: not an error
 	case errors.As(err, &usage):
 		fmt.Fprintln(os.Stderr, "asana-sim:", err)
 		os.Exit(2)
@@ -156,7 +156,7 @@ func run(args []string, stderr io.Writer) error {
 	base := "http://" + ln.Addr().String()
 	id, secret, refresh := sim.OAuthClient()
 	fmt.Fprintf(stderr, "asana-sim: serving a %s account (seed %d, generated in %v)\n", c.opts.Size, c.opts.Seed, time.Since(start).Round(time.Millisecond))
-	fmt.Fprintf(stderr, "  base URL:       %s/api/1.0\n", base)
+	fmt.Fprintf(stderr, "  base_url:       %s   (the connector's base_url; the API is under %s/api/1.0)\n", base, base)
 	fmt.Fprintf(stderr, "  token endpoint: %s/-/oauth_token\n", base)
 	fmt.Fprintf(stderr, "  PAT:            %s\n", sim.PAT())
 	fmt.Fprintf(stderr, "  OAuth client:   id %s, secret %s, refresh token %s\n", id, secret, refresh)

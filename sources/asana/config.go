@@ -212,6 +212,9 @@ func (c *Config) SetDefaults() {
 	if c.BaseURL == "" {
 		c.BaseURL = DefaultBaseURL
 	}
+	// The API's own address is accepted for Asana's: base_url is where
+	// both the API (/api/1.0) and the token endpoint (/-/oauth_token) are.
+	c.BaseURL = strings.TrimSuffix(strings.TrimRight(c.BaseURL, "/"), "/api/1.0")
 	if c.IncludeArchivedProjects == nil {
 		t := true
 		c.IncludeArchivedProjects = &t

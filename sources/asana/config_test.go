@@ -136,3 +136,26 @@ func FuzzParseConfig(f *testing.F) {
 }
 
 func sprintf(format string, v any) string { return fmt.Sprintf(format, v) }
+
+func TestBaseURLForms(t *testing.T) {
+	for _, tc := range []struct{ in, want, problem string }{
+		{"https://app.asana.com", "https://app.asana.com", ""},
+		{"https://app.asana.com/", "https://app.asana.com", ""},
+		{"https://app.asana.com/api/1.0", "https://app.asana.com", ""},
+		{"http://127.0.0.1:8080/api/1.0/", "http://127.0.0.1:8080", ""},
+		{"http://localhost:8080", "http://localhost:8080", ""},
+		{"http://[::1]:8080", "http://[::1]:8080", ""},
+		{"http://asana.example.com", "", "base_url: must be https"},
+		{"http://10.0.0.1", "", "base_url: must be https"},
+	} {
+		cfg, err := ParseConfig([]byte(`{"credentials":{"personal_access_token":"0/123:abcdefgh"},"base_url":"` + tc.in + `"}`))
+		switch {
+		case tc.problem != "" && (err == nil || !strings.Contains(err.Error(), tc.problem)):
+			t.Errorf("%s: error %v, want %q", tc.in, err, tc.problem)
+		case tc.problem == "" && err != nil:
+			t.Errorf("%s: %v", tc.in, err)
+		case tc.problem == "" && cfg.BaseURL != tc.want:
+			t.Errorf("%s: base_url %q, want %q", tc.in, cfg.BaseURL, tc.want)
+		}
+	}
+}
