@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	bq "cloud.google.com/go/bigquery"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -117,6 +118,9 @@ func (fn *WriteFn) ProcessElement(ctx context.Context, r sinks.Record, _ func(St
 	if errors.As(err, &re) {
 		return fmt.Errorf("bigquery: %s record %s: %w", r.Stream, r.Key, re.Err)
 	}
+	for _, w := range sw.w.Warnings() {
+		sw.staged.addWarning(w)
+	}
 	if err != nil {
 		return fmt.Errorf("bigquery: writing %s record %s: %w", r.Stream, r.Key, err)
 	}
@@ -136,6 +140,10 @@ func (fn *WriteFn) FinishBundle(ctx context.Context, emit func(Staged)) error {
 		}
 		if sw.w.Rows() != sw.staged.Rows {
 			return fmt.Errorf("bigquery: staging table %s holds %d rows, want %d", sw.staged.Table, sw.w.Rows(), sw.staged.Rows)
+		}
+		if st := sw.staged; st.WarningCount > 0 {
+			slog.Warn("bigquery: values that did not fit their columns were written as NULL", "stream", st.Stream,
+				"values", st.WarningCount, "first", st.Stream+": "+st.Warnings[0])
 		}
 		emit(sw.staged)
 	}

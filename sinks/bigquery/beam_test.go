@@ -1,6 +1,7 @@
 package bigquery
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -49,9 +50,29 @@ func TestWriteFn(t *testing.T) {
 		}
 	}
 
+	// A value that does not fit is loaded as NULL, and the staging table
+	// carries the warning (the first MaxWarnings, and their count).
+	staged = nil
 	fn.StartBundle(ctx, emit)
-	err := fn.ProcessElement(ctx, sinks.Record{Stream: "tasks", Key: "1207", Data: []byte(`{"gid":"1207","due_on":"2024-02-30"}`)}, emit)
-	if err == nil || !strings.Contains(err.Error(), "tasks record 1207: due_on: ") {
-		t.Errorf("a record that does not fit: %v, want its stream, gid and field", err)
+	for i := range MaxWarnings + 2 {
+		data := fmt.Appendf(nil, `{"gid":"%d","due_on":"2024-02-30","num_likes":%d}`, 1200+i, i)
+		if err := fn.ProcessElement(ctx, sinks.Record{Stream: "tasks", Key: fmt.Sprint(1200 + i), Data: data}, emit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fn.FinishBundle(ctx, emit); err != nil {
+		t.Fatal(err)
+	}
+	if len(staged) != 1 || staged[0].Rows != MaxWarnings+2 || staged[0].WarningCount != MaxWarnings+2 || len(staged[0].Warnings) != MaxWarnings ||
+		staged[0].Warnings[0] != `record 1200: field due_on: "2024-02-30" is not a date (YYYY-MM-DD); written as null` {
+		t.Errorf("staged %+v, want %d rows and warnings, the first %d kept", staged, MaxWarnings+2, MaxWarnings)
+	}
+
+	// A record whose gid does not fit fails the bundle, naming the
+	// stream, the record, the field and the value.
+	fn.StartBundle(ctx, emit)
+	err := fn.ProcessElement(ctx, sinks.Record{Stream: "tasks", Key: "1207", Data: []byte(`{"gid":1207,"due_on":"2024-02-30"}`)}, emit)
+	if err == nil || err.Error() != "bigquery: tasks record 1207: field gid: 1207 is a number, not a string" {
+		t.Errorf("a record that does not fit: %v, want its stream, gid, field and value", err)
 	}
 }

@@ -30,6 +30,9 @@ type fakeBigQuery struct {
 	copies  []copyJob
 	patches map[string]map[string]any
 	runRows int
+	// oldRuns makes RunsTable exist already, with the columns of its
+	// first version.
+	oldRuns bool
 }
 
 type copyJob struct {
@@ -125,19 +128,32 @@ func (f *fakeBigQuery) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			resp["totalRows"] = "1"
 		} else { // ReadRun
 			var fields []any
-			for _, c := range []string{"run_id", "stream", "records", "complete", "problems", "started_at", "finished_at"} {
+			for _, c := range []string{"run_id", "stream", "records", "complete", "problems", "started_at", "finished_at", "warnings", "warning_count"} {
 				fields = append(fields, map[string]any{"name": c, "type": "STRING"})
 			}
 			resp["schema"] = map[string]any{"fields": fields}
 			var rows []any
 			for range f.runRows {
-				rows = append(rows, map[string]any{"f": []any{map[string]any{"v": "x"}, map[string]any{"v": "x"}, map[string]any{"v": nil},
-					map[string]any{"v": nil}, map[string]any{"v": nil}, map[string]any{"v": nil}, map[string]any{"v": nil}}})
+				values := []any{map[string]any{"v": "x"}, map[string]any{"v": "x"}}
+				for range len(fields) - 2 {
+					values = append(values, map[string]any{"v": nil})
+				}
+				rows = append(rows, map[string]any{"f": values})
 			}
 			resp["rows"] = rows
 			resp["totalRows"] = fmt.Sprint(len(rows))
 		}
 		reply(resp)
+	case r.Method == http.MethodGet && tablePath.MatchString(p) && f.oldRuns && tablePath.FindStringSubmatch(p)[1] == RunsTable:
+		var fields []any
+		for _, c := range Schema(runsFields) {
+			if !slices.Contains(runsAdded, c.Name) {
+				fields = append(fields, map[string]any{"name": c.Name, "type": string(c.Type)})
+			}
+		}
+		f.calls = append(f.calls, "GET "+RunsTable)
+		reply(map[string]any{"tableReference": map[string]any{"projectId": "p", "datasetId": "d", "tableId": RunsTable},
+			"etag": "etag1", "schema": map[string]any{"fields": fields}})
 	case r.Method == http.MethodGet && strings.HasSuffix(p, "/tables"):
 		var tables []any
 		for t := range f.rows {
@@ -215,5 +231,38 @@ func TestPublishByCopy(t *testing.T) {
 	if exp, ok := p["expirationTime"]; !ok || exp != nil || labels[LabelComplete] != "false" || labels[LabelRun] != "r1" ||
 		!strings.Contains(fmt.Sprint(p["description"]), "INCOMPLETE") {
 		t.Errorf("patch of tasks: %v; want labels, the description of what was lost, and expirationTime null", p)
+	}
+}
+
+// TestPublishAddsRunsColumns: a runs table of the first version, without
+// the warnings columns, gets them (BigQuery adds NULLABLE and REPEATED
+// columns by a patch of the schema) before the run's rows are loaded.
+func TestPublishAddsRunsColumns(t *testing.T) {
+	l := Load{Project: "p", Dataset: "d", RunID: "r1", Schemas: map[string]string{"tags": rawSchema(t, "tags")}}
+	f := &fakeBigQuery{rows: map[string]int64{RunsTable: 0, "tags__r1__a": 1}, patches: map[string]map[string]any{}, oldRuns: true}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	c, err := Load{Project: "p", Endpoint: srv.URL}.NewClient(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	staged := []Staged{{Stream: "tags", Table: "tags__r1__a", Rows: 1, Warnings: []string{"record 1: field name: 1 is a number, not a string; written as null"}, WarningCount: 1}}
+	if _, err := Publish(t.Context(), c, l, staged, nil); err != nil {
+		t.Fatalf("%v\ncalls: %v", err, f.calls)
+	}
+	i := slices.Index(f.calls, "PATCH "+RunsTable)
+	if i < 0 || i+1 >= len(f.calls) || f.calls[i-1] != "GET "+RunsTable || f.calls[i+1] != "LOAD "+RunsTable {
+		t.Fatalf("calls %v; want the runs table read, patched, then loaded", f.calls)
+	}
+	var names []string
+	for _, fd := range f.patches[RunsTable]["schema"].(map[string]any)["fields"].([]any) {
+		names = append(names, fd.(map[string]any)["name"].(string))
+	}
+	if diff := cmp.Diff([]string{"run_id", "stream", "records", "complete", "problems", "started_at", "finished_at", "source", "warnings", "warning_count"}, names); diff != "" {
+		t.Errorf("the runs table's columns (-want +got):\n%s", diff)
+	}
+	if desc := fmt.Sprint(f.patches["tags"]["description"]); !strings.Contains(desc, "1 value did not fit its column and was written as NULL (see asana_beam_runs), the first: record 1: field name: 1 is a number") {
+		t.Errorf("the description of tags: %s", desc)
 	}
 }

@@ -27,6 +27,23 @@ type Staged struct {
 	Stream string `json:"stream"`
 	Table  string `json:"table"`
 	Rows   int64  `json:"rows"`
+	// Warnings are the first MaxWarnings warnings about the values of the
+	// rows that were written as NULL or left out (tabular.Warning.String),
+	// and WarningCount is how many there were.
+	Warnings     []string `json:"warnings,omitempty"`
+	WarningCount int64    `json:"warning_count,omitempty"`
+}
+
+// MaxWarnings is the most warnings a Staged, and a row of RunsTable, keeps
+// of a stream; their count is kept whole.
+const MaxWarnings = 100
+
+// addWarning counts w, and keeps it among the first MaxWarnings.
+func (st *Staged) addWarning(w tabular.Warning) {
+	st.WarningCount++
+	if len(st.Warnings) < MaxWarnings {
+		st.Warnings = append(st.Warnings, w.String())
+	}
 }
 
 // The labels Publish gives each table.
@@ -53,6 +70,12 @@ type RunStream struct {
 	StartedAt  time.Time         `json:"started_at"`
 	FinishedAt time.Time         `json:"finished_at"`
 	Source     map[string]string `json:"source,omitempty"`
+	// Warnings are the first MaxWarnings (in sorted order) of the values
+	// that did not fit their columns, such as `record 123: field due_on:
+	// "2024-13-45" is not a date (YYYY-MM-DD); written as null`, and
+	// WarningCount how many there were.
+	Warnings     []string `json:"warnings"`
+	WarningCount int64    `json:"warning_count"`
 }
 
 // runsFields are the columns of RunsTable.
@@ -65,7 +88,14 @@ var runsFields = []tabular.Field{
 	{Name: "started_at", Type: tabular.Timestamp, Description: "When the run started."},
 	{Name: "finished_at", Type: tabular.Timestamp, Description: "When the run replaced the table."},
 	{Name: "source", Type: tabular.JSON, Nullable: true, Description: "What was exported: the Asana address and user."},
+	{Name: "warnings", Type: tabular.String, Repeated: true, Nullable: true,
+		Description: "The first 100 values that did not fit their columns (a date like 2024-13-45, an integer beyond 64 bits, a wrong type), each naming the record's gid, the field and the value; they were written as NULL (an element of an array was left out)."},
+	{Name: "warning_count", Type: tabular.Int64, Nullable: true, Description: "How many values did not fit their columns (see warnings)."},
 }
+
+// runsAdded are the columns of RunsTable that its first version lacked:
+// recordRun adds them to a table that lacks them.
+var runsAdded = []string{"warnings", "warning_count"}
 
 // maxCopySources is the most staging tables Publish copies in one job,
 // below BigQuery's limit of 1,200 source tables per copy job.
@@ -104,6 +134,8 @@ func Publish(ctx context.Context, c *bq.Client, l Load, staged []Staged, reports
 	sort.Strings(streams)
 	sources := map[string][]*bq.Table{}
 	rows := map[string]int64{}
+	warnings := map[string][]string{}
+	warningCount := map[string]int64{}
 	for _, st := range staged {
 		if st.Stream == "" { // the marker of Write
 			continue
@@ -116,6 +148,12 @@ func Publish(ctx context.Context, c *bq.Client, l Load, staged []Staged, reports
 		}
 		sources[st.Stream] = append(sources[st.Stream], ds.Table(st.Table))
 		rows[st.Stream] += st.Rows
+		warnings[st.Stream] = append(warnings[st.Stream], st.Warnings...)
+		warningCount[st.Stream] += st.WarningCount
+	}
+	for s, ws := range warnings {
+		sort.Strings(ws)
+		warnings[s] = ws[:min(len(ws), MaxWarnings)]
 	}
 	problems := map[string][]string{}
 	lost := map[string]bool{}
@@ -142,7 +180,7 @@ func Publish(ctx context.Context, c *bq.Client, l Load, staged []Staged, reports
 				return nil, err
 			}
 		case ReplaceDML:
-			if err := prepareDML(ctx, ds.Table(s), schemas[s], tableMetadata(l, s, rows[s], problems[s], lost[s])); err != nil {
+			if err := prepareDML(ctx, ds.Table(s), schemas[s], tableMetadata(l, s, rows[s], problems[s], lost[s], warnings[s], warningCount[s])); err != nil {
 				return nil, err
 			}
 			if err := runDML(ctx, c, ds.Table(s), dmlScript(ds.Table(s), schemas[s], src), true); err != nil {
@@ -172,7 +210,7 @@ func Publish(ctx context.Context, c *bq.Client, l Load, staged []Staged, reports
 	var errs []error
 	run := make([]RunStream, 0, len(streams))
 	for _, s := range streams {
-		md := tableMetadata(l, s, rows[s], problems[s], lost[s])
+		md := tableMetadata(l, s, rows[s], problems[s], lost[s], warnings[s], warningCount[s])
 		update := bq.TableMetadataToUpdate{Description: md.Description}
 		for k, v := range md.Labels {
 			update.SetLabel(k, v)
@@ -195,7 +233,8 @@ func Publish(ctx context.Context, c *bq.Client, l Load, staged []Staged, reports
 		p := slices.Clone(problems[s])
 		sort.Strings(p)
 		run = append(run, RunStream{RunID: l.RunID, Stream: s, Records: rows[s], Complete: !lost[s], Problems: p,
-			StartedAt: l.StartedAt.UTC(), FinishedAt: finished[s], Source: l.Source})
+			StartedAt: l.StartedAt.UTC(), FinishedAt: finished[s], Source: l.Source,
+			Warnings: warnings[s], WarningCount: warningCount[s]})
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("bigquery: the tables are replaced, but: %w", errors.Join(errs...))
@@ -352,8 +391,10 @@ func runDML(ctx context.Context, c *bq.Client, dst *bq.Table, script string, dry
 	return nil
 }
 
-// tableMetadata is the description and labels of the table of a stream.
-func tableMetadata(l Load, stream string, rows int64, problems []string, lost bool) *bq.TableMetadata {
+// tableMetadata is the description and labels of the table of a stream:
+// what was lost or skipped, and how many values did not fit their columns
+// (warnings, sorted, are the first of them).
+func tableMetadata(l Load, stream string, rows int64, problems []string, lost bool, warnings []string, warningCount int64) *bq.TableMetadata {
 	p := slices.Clone(problems)
 	sort.Strings(p)
 	var d strings.Builder
@@ -366,6 +407,16 @@ func tableMetadata(l Load, stream string, rows int64, problems []string, lost bo
 		d.WriteString(", complete.")
 	}
 	d.WriteString(strings.Join(p, "; "))
+	if warningCount > 0 && len(warnings) > 0 {
+		if len(p) > 0 {
+			d.WriteString(".")
+		}
+		what := "values did not fit their columns and were"
+		if warningCount == 1 {
+			what = "value did not fit its column and was"
+		}
+		fmt.Fprintf(&d, " %d %s written as NULL (see %s), the first: %s", warningCount, what, RunsTable, warnings[0])
+	}
 	return &bq.TableMetadata{
 		Description: truncate(d.String(), maxTableDescription),
 		Labels:      map[string]string{LabelComplete: fmt.Sprint(!lost), LabelRun: l.RunID},
@@ -378,7 +429,10 @@ func recordRun(ctx context.Context, c *bq.Client, ds *bq.Dataset, run []RunStrea
 	t := ds.Table(RunsTable)
 	err := t.Create(ctx, &bq.TableMetadata{Schema: Schema(runsFields),
 		Description: "asana-beam: a row per stream of each export run, written when the run has replaced the tables."})
-	if err != nil && !isStatus(err, http.StatusConflict) {
+	if isStatus(err, http.StatusConflict) {
+		err = addRunsColumns(ctx, t)
+	}
+	if err != nil {
 		return fmt.Errorf("bigquery: creating table %s: %w", tableName(t), err)
 	}
 	enc := NewEncoder(runsFields)
@@ -405,10 +459,37 @@ func recordRun(ctx context.Context, c *bq.Client, ds *bq.Dataset, run []RunStrea
 	return nil
 }
 
+// addRunsColumns adds to an existing RunsTable the columns it lacks
+// (runsAdded), which BigQuery allows for NULLABLE and REPEATED columns.
+// (The emulator changes only the table's metadata, not its storage: it
+// cannot load rows into a runs table of the first version.)
+func addRunsColumns(ctx context.Context, t *bq.Table) error {
+	md, err := t.Metadata(ctx)
+	if err != nil {
+		return fmt.Errorf("reading its columns: %w", err)
+	}
+	schema := slices.Clone(md.Schema)
+	want := Schema(runsFields)
+	for _, name := range runsAdded {
+		if slices.ContainsFunc(schema, func(f *bq.FieldSchema) bool { return f.Name == name }) {
+			continue
+		}
+		i := slices.IndexFunc(want, func(f *bq.FieldSchema) bool { return f.Name == name })
+		schema = append(schema, want[i])
+	}
+	if len(schema) == len(md.Schema) {
+		return nil
+	}
+	if _, err := t.Update(ctx, bq.TableMetadataToUpdate{Schema: schema}, md.ETag); err != nil {
+		return fmt.Errorf("adding the columns %s: %w", strings.Join(runsAdded, ", "), err)
+	}
+	return nil
+}
+
 // ReadRun returns the rows of RunsTable of a run, by stream.
 func ReadRun(ctx context.Context, c *bq.Client, dataset, runID string) ([]RunStream, error) {
 	t := c.Dataset(dataset).Table(RunsTable)
-	q := c.Query("SELECT run_id, stream, records, complete, problems, started_at, finished_at FROM `" + tableName(t) +
+	q := c.Query("SELECT run_id, stream, records, complete, problems, started_at, finished_at, warnings, warning_count FROM `" + tableName(t) +
 		"` WHERE run_id = @run_id ORDER BY stream")
 	q.Parameters = []bq.QueryParameter{{Name: "run_id", Value: runID}}
 	it, err := q.Read(ctx)
@@ -438,6 +519,13 @@ func ReadRun(ctx context.Context, c *bq.Client, dataset, runID string) ([]RunStr
 				r.Problems = append(r.Problems, s)
 			}
 		}
+		ws, _ := row["warnings"].([]bq.Value)
+		for _, w := range ws {
+			if s, ok := w.(string); ok {
+				r.Warnings = append(r.Warnings, s)
+			}
+		}
+		r.WarningCount, _ = row["warning_count"].(int64)
 		out = append(out, r)
 	}
 	return out, nil

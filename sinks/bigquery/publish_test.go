@@ -8,6 +8,7 @@ import (
 
 	bq "cloud.google.com/go/bigquery"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/api/iterator"
 
 	"github.com/asana-beam/asana-beam/sinks"
@@ -223,5 +224,47 @@ func TestPublishChecksRowCounts(t *testing.T) {
 	_, err := Publish(t.Context(), c, l, []Staged{st}, nil)
 	if err == nil || !strings.Contains(err.Error(), "holds 2 rows after the run, want 3") {
 		t.Fatalf("Publish: %v, want the count mismatch", err)
+	}
+}
+
+// TestPublishRecordsWarnings: the warnings of the staging tables of a
+// stream go to its row of RunsTable (the first MaxWarnings in sorted
+// order, and their count) and to its table's description.
+func TestPublishRecordsWarnings(t *testing.T) {
+	ctx := t.Context()
+	c := newClient(t)
+	l := testLoad(t, c, map[string]string{"tasks": rawSchema(t, "tasks"), "tags": rawSchema(t, "tags")})
+	a, b := stage(t, c, l, "tasks", "1"), stage(t, c, l, "tasks", "2")
+	for i := range MaxWarnings {
+		a.Warnings = append(a.Warnings, fmt.Sprintf(`record 1: field f%03d: 1 is a number, not a string; written as null`, 2*i+1))
+		b.Warnings = append(b.Warnings, fmt.Sprintf(`record 2: field f%03d: 1 is a number, not a string; written as null`, i))
+	}
+	a.WarningCount, b.WarningCount = 150, MaxWarnings
+	run, err := Publish(ctx, c, l, []Staged{a, b, stage(t, c, l, "tags", "5")}, nil)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, emu.Log())
+	}
+	got, err := ReadRun(ctx, c, l.Dataset, l.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(run, got, cmpopts.IgnoreFields(RunStream{}, "StartedAt", "FinishedAt", "Source")); diff != "" {
+		t.Errorf("ReadRun (-Publish +ReadRun):\n%s", diff)
+	}
+	if len(got) != 2 || got[0].Stream != "tags" || got[0].WarningCount != 0 || got[0].Warnings != nil {
+		t.Fatalf("runs %+v; want tags without warnings first", got)
+	}
+	tasks := got[1]
+	if tasks.WarningCount != 250 || len(tasks.Warnings) != MaxWarnings || tasks.Warnings[0] != a.Warnings[0] ||
+		tasks.Warnings[MaxWarnings-1] != a.Warnings[MaxWarnings-1] {
+		t.Errorf("tasks: %d warnings, %d kept, from %q to %q; want 250, the first %d of record 1 (they sort first)",
+			tasks.WarningCount, len(tasks.Warnings), tasks.Warnings[0], tasks.Warnings[len(tasks.Warnings)-1], MaxWarnings)
+	}
+	md, err := c.Dataset(l.Dataset).Table("tasks").Metadata(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "complete. 250 values did not fit their columns and were written as NULL (see asana_beam_runs), the first: " + a.Warnings[0]; !strings.Contains(md.Description, want) {
+		t.Errorf("tasks: description %q, want %q", md.Description, want)
 	}
 }

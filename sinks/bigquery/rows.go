@@ -26,6 +26,11 @@ import (
 // NULL, and a missing REPEATED field as an empty array). It reads each
 // record in one pass with tabular.Decoder, without building a tree. An
 // Encoder is not safe for concurrent use.
+//
+// AppendRow refuses a record with a value that does not fit its column;
+// AppendRowLenient writes such a value as NULL instead, with a warning,
+// and leaves out of its array an element that is null (BigQuery arrays
+// cannot hold NULL), with a warning too.
 type Encoder struct {
 	w rowWriter
 }
@@ -33,10 +38,12 @@ type Encoder struct {
 // rowWriter is the tabular.Handler of an Encoder: it writes the row as the
 // decoder reports the values.
 type rowWriter struct {
-	dec   *tabular.Decoder
-	buf   []byte
-	stack []frame
-	err   *tabular.FieldError
+	dec     *tabular.Decoder
+	buf     []byte
+	stack   []frame
+	err     *tabular.FieldError
+	lenient bool     // leave null elements out, rather than fail
+	leftOut []string // the paths of the null elements left out
 }
 
 // frame is a record or a list being written.
@@ -44,8 +51,13 @@ type frame struct {
 	name  string // of the field, or "" for the record itself and the elements of a list
 	list  bool
 	count int // members or elements written so far
+	seen  int // elements reported so far, written or left out (of a list)
 	index int // the record's position, when it is an element of a list
 }
+
+// LeftOut is the Outcome of the warning about an element of an array that
+// AppendRowLenient left out, being null or made null.
+const LeftOut = "left out of its array (BigQuery arrays cannot hold NULL)"
 
 // NewEncoder returns an Encoder for the fields, which must be valid
 // (tabular.Validate) and not modified while it is in use.
@@ -76,6 +88,49 @@ func (enc *Encoder) AppendRow(dst, record []byte) ([]byte, error) {
 	return append(out, '}', '\n'), nil
 }
 
+// AppendRowLenient is AppendRow, except that a value that does not fit its
+// column is written as NULL (see tabular.Decoder.DecodeLenient) and a null
+// element of an array is left out, each with a warning appended to
+// warnings. Its errors are those of DecodeLenient: a record that is not
+// valid JSON, or a value that does not fit a REQUIRED column. A record
+// that fails adds no warning.
+func (enc *Encoder) AppendRowLenient(dst, record []byte, warnings []tabular.Warning) ([]byte, []tabular.Warning, error) {
+	e := &enc.w
+	start, n := len(dst), len(warnings)
+	e.buf = append(dst, '{')
+	e.stack = append(e.stack[:0], frame{})
+	e.err, e.lenient, e.leftOut = nil, true, e.leftOut[:0]
+	warnings, err := e.dec.DecodeLenient(record, e, warnings)
+	e.lenient = false
+	out := e.buf
+	e.buf = nil
+	if err != nil {
+		return out[:start], warnings[:n], err
+	}
+	if len(e.leftOut) > 0 {
+		warnings = leaveOut(warnings, n, e.leftOut, tabular.GID(record))
+	}
+	return append(out, '}', '\n'), warnings, nil
+}
+
+// leaveOut marks the warnings (from n on) about the elements left out,
+// and adds one for each element that was null in the record.
+func leaveOut(warnings []tabular.Warning, n int, paths []string, gid string) []tabular.Warning {
+	for _, p := range paths {
+		found := false
+		for i := n; i < len(warnings); i++ {
+			if warnings[i].Field == p {
+				warnings[i].Outcome, found = LeftOut, true
+				break
+			}
+		}
+		if !found {
+			warnings = append(warnings, tabular.Warning{GID: gid, Field: p, Value: "null", Reason: "in an array", Outcome: LeftOut})
+		}
+	}
+	return warnings
+}
+
 // key starts the value of field f: its name within a record, a separator
 // within a list.
 func (e *rowWriter) key(f int) {
@@ -84,6 +139,7 @@ func (e *rowWriter) key(f int) {
 		e.buf = append(e.buf, ',')
 	}
 	top.count++
+	top.seen++
 	if !top.list {
 		e.buf = append(e.buf, '"')
 		e.buf = append(e.buf, e.dec.Field(f).Name...) // names are checked by BigQuery: letters, digits, underscores
@@ -94,12 +150,18 @@ func (e *rowWriter) key(f int) {
 // Null leaves the field out of the row.
 func (e *rowWriter) Null(int) {}
 
-// NullElement is an error: BigQuery arrays cannot hold NULL.
+// NullElement is an error, as BigQuery arrays cannot hold NULL; or, when
+// lenient, an element left out.
 func (e *rowWriter) NullElement(f int) {
+	top := &e.stack[len(e.stack)-1]
+	p := e.path() + "[" + strconv.Itoa(top.seen) + "]"
+	if e.lenient {
+		top.seen++
+		e.leftOut = append(e.leftOut, p)
+		return
+	}
 	if e.err == nil {
-		top := e.stack[len(e.stack)-1]
-		e.err = &tabular.FieldError{Path: e.path() + "[" + strconv.Itoa(top.count) + "]",
-			Message: "a null element, and BigQuery arrays cannot hold NULL"}
+		e.err = &tabular.FieldError{Path: p, Message: "a null element, and BigQuery arrays cannot hold NULL", Value: "null"}
 	}
 	e.key(f) // keep the counts right; the row is discarded
 	e.buf = append(e.buf, "null"...)
@@ -139,7 +201,7 @@ func (e *rowWriter) BeginRecord(f int) {
 	e.key(f)
 	e.buf = append(e.buf, '{')
 	if parent.list {
-		e.stack = append(e.stack, frame{index: parent.count})
+		e.stack = append(e.stack, frame{index: parent.seen})
 	} else {
 		e.stack = append(e.stack, frame{name: e.dec.Field(f).Name})
 	}

@@ -37,14 +37,23 @@ type WriterOptions struct {
 }
 
 // RecordError is a record that Write could not write. Index is its
-// position in the records given to that call of Write; Err is the
-// *tabular.FieldError that names the field.
+// position in the records given to that call of Write; GID is its
+// top-level "gid" (tabular.GID), if it has one; Err is the
+// *tabular.FieldError that names the field and the value.
 type RecordError struct {
 	Index int
+	GID   string
 	Err   error
 }
 
-func (e *RecordError) Error() string { return fmt.Sprintf("record %d: %v", e.Index, e.Err) }
+// Error returns "record INDEX (gid GID): field PATH: MESSAGE", such as
+// "record 0 (gid 12): field gid: 12 is a number, not a string".
+func (e *RecordError) Error() string {
+	if e.GID == "" {
+		return fmt.Sprintf("record %d: %v", e.Index, e.Err)
+	}
+	return fmt.Sprintf("record %d (gid %s): %v", e.Index, e.GID, e.Err)
+}
 
 func (e *RecordError) Unwrap() error { return e.Err }
 
@@ -78,6 +87,7 @@ type Writer struct {
 	rows                    int64 // rows loaded
 	err                     error // sticky: the writer failed and cannot go on
 	closed                  bool
+	warnings                []tabular.Warning // since the last call of Warnings
 }
 
 // NewWriter returns a Writer of records of the fields to table (of the
@@ -100,11 +110,14 @@ func NewWriter(c *bq.Client, table *bq.Table, fields []tabular.Field, opts Write
 // returns how many it added. It loads the rows when they reach
 // WriterOptions.FlushBytes.
 //
-// A record that does not fit the fields (see Encoder.AppendRow) adds
-// nothing: Write stops there, having added the records before it, and
-// returns a *RecordError that names the record's index and the field. The
-// Writer can go on after that error; after any other error (a file, a load
-// job), it cannot.
+// A value that does not fit its column is written as NULL, and a null
+// element of an array is left out, each with a warning that Warnings
+// returns (see Encoder.AppendRowLenient). A record that cannot be written
+// that way (invalid JSON, a value that does not fit a REQUIRED column)
+// adds nothing: Write stops there, having added the records before it,
+// and returns a *RecordError that names the record's index and gid, the
+// field and the value. The Writer can go on after that error; after any
+// other error (a file, a load job), it cannot.
 func (w *Writer) Write(ctx context.Context, records [][]byte) (int, error) {
 	if w.closed {
 		return 0, ErrClosed
@@ -113,10 +126,10 @@ func (w *Writer) Write(ctx context.Context, records [][]byte) (int, error) {
 		return 0, w.err
 	}
 	for i, rec := range records {
-		line, err := w.enc.AppendRow(w.line[:0], rec)
-		w.line = line
+		line, warnings, err := w.enc.AppendRowLenient(w.line[:0], rec, w.warnings)
+		w.line, w.warnings = line, warnings
 		if err != nil {
-			return i, &RecordError{Index: i, Err: err}
+			return i, &RecordError{Index: i, GID: tabular.GID(rec), Err: err}
 		}
 		if w.file == nil {
 			f, err := os.CreateTemp(w.opts.TempDir, "asana-beam-bigquery-*.ndjson")
@@ -227,6 +240,16 @@ func (w *Writer) Discard() {
 
 // Rows returns how many rows the Writer has loaded into the table.
 func (w *Writer) Rows() int64 { return w.rows }
+
+// Warnings returns the warnings about the values that Write wrote as NULL
+// or left out since the last call, in the order of the records, and
+// forgets them. The Writer keeps every warning until then: a caller that
+// writes many records calls it often.
+func (w *Writer) Warnings() []tabular.Warning {
+	ws := w.warnings
+	w.warnings = nil
+	return ws
+}
 
 // Buffered returns how many rows wait for the next load job.
 func (w *Writer) Buffered() int64 { return w.buffered }

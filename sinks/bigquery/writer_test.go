@@ -101,10 +101,12 @@ func TestWriterLoadsRows(t *testing.T) {
 	}
 }
 
-// TestWriterRecordErrorNamesTheField: a record that does not fit stops
-// Write at its index with the field at fault; the records before it are
-// loaded, and the Writer goes on.
-func TestWriterRecordErrorNamesTheField(t *testing.T) {
+// TestWriterBadValues: a value that does not fit its column is loaded as
+// NULL, the record's other values as they came, with a warning naming the
+// gid, the field and the value; a record whose REQUIRED column does not
+// fit stops Write at its index, naming its field and value; the records
+// before it are loaded, and the Writer goes on.
+func TestWriterBadValues(t *testing.T) {
 	ctx := t.Context()
 	c := newClient(t)
 	ds := newDataset(t, c)
@@ -115,22 +117,50 @@ func TestWriterRecordErrorNamesTheField(t *testing.T) {
 	}
 	n, err := w.Write(ctx, [][]byte{
 		[]byte(`{"gid":"1"}`),
-		[]byte(`{"gid":"2","memberships":[{"project":{"gid":"p1"}},{"project":{"gid":42}}]}`),
-		[]byte(`{"gid":"3"}`),
+		[]byte(`{"gid":"2","name":"Two","due_on":"2024-13-45","num_likes":1e30,"completed":"yes","tags":[null,{"gid":"t1"}],
+			"memberships":[{"project":{"gid":"p1"}},{"project":{"gid":42,"name":"P"}}]}`),
+		[]byte(`{"name":"bad","gid":3}`),
+		[]byte(`{"gid":"4"}`),
 	})
 	var re *RecordError
 	var fe *tabular.FieldError
-	if n != 1 || !errors.As(err, &re) || re.Index != 1 || !errors.As(err, &fe) || fe.Path != "memberships[1].project.gid" {
-		t.Fatalf("Write: %d, %v; want 1 and an error of record 1 at memberships[1].project.gid", n, err)
+	if n != 2 || !errors.As(err, &re) || re.Index != 2 || !errors.As(err, &fe) || fe.Path != "gid" || fe.Value != "3" ||
+		err.Error() != "record 2: field gid: 3 is a number, not a string" {
+		t.Fatalf("Write: %d, %v; want 2 and an error of record 2 naming gid and its value", n, err)
+	}
+	var lines []string
+	for _, wn := range w.Warnings() {
+		lines = append(lines, wn.String())
+	}
+	wantLines := []string{
+		`record 2: field due_on: "2024-13-45" is not a date (YYYY-MM-DD); written as null`,
+		`record 2: field num_likes: 1e30 is out of range for a 64-bit integer; written as null`,
+		`record 2: field completed: "yes" is a string, not a boolean; written as null`,
+		`record 2: field memberships[1].project.gid: 42 is a number, not a string; written as null`,
+		`record 2: field tags[0]: null in an array; ` + LeftOut,
+	}
+	if diff := cmp.Diff(wantLines, lines); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
 	if n, err := w.Write(ctx, [][]byte{[]byte(`{"gid":"3"}`)}); n != 1 || err != nil {
 		t.Fatalf("Write after a record error: %d, %v", n, err)
 	}
+	if got := w.Warnings(); len(got) != 0 {
+		t.Errorf("Warnings did not forget: %v", got)
+	}
 	if err := w.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := query(t, c, "SELECT gid FROM `"+testProject+"."+ds+".tasks` ORDER BY gid"); !cmp.Equal(got, [][]bq.Value{{"1"}, {"3"}}) {
-		t.Errorf("rows %v, want gids 1 and 3", got)
+	got := query(t, c, "SELECT gid, name, due_on, num_likes, completed, ARRAY(SELECT t.gid FROM UNNEST(tags) AS t), "+
+		"ARRAY(SELECT CONCAT(IFNULL(m.project.gid, 'NULL'), ' ', IFNULL(m.project.name, 'NULL')) FROM UNNEST(memberships) AS m WITH OFFSET o ORDER BY o) FROM `"+
+		testProject+"."+ds+".tasks` ORDER BY gid")
+	want := [][]bq.Value{
+		{"1", nil, nil, nil, nil, []bq.Value(nil), []bq.Value(nil)},
+		{"2", "Two", nil, nil, nil, []bq.Value{"t1"}, []bq.Value{"p1 NULL", "NULL P"}},
+		{"3", nil, nil, nil, nil, []bq.Value(nil), []bq.Value(nil)},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
 	}
 	if _, err := w.Write(ctx, nil); err != ErrClosed {
 		t.Errorf("Write after Close: %v, want ErrClosed", err)
