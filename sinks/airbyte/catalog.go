@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -23,8 +24,18 @@ func (e *InputError) Error() string {
 	return fmt.Sprintf("invalid %s: %s: %s", e.File, e.Field, e.Message)
 }
 
+// protocolSyncModes are the sync modes of the Airbyte protocol.
+var protocolSyncModes = []string{"full_refresh", "incremental"}
+
 // ParseCatalog decodes a ConfiguredAirbyteCatalog and checks it against
-// the streams this source has (known) and the sync modes it supports.
+// the streams this source has (known) and the sync modes it reads
+// (syncModes, the first its usual one). A stream configured in another
+// sync mode of the protocol is accepted, to be read in syncModes[0], as
+// Airbyte's Python CDK reads an incremental stream that has no cursor in
+// full: clients such as PyAirbyte configure every stream incremental
+// unless told otherwise. Its SyncMode stays as configured, so that the
+// caller can say how it reads it. A sync mode outside the protocol is an
+// error.
 func ParseCatalog(data []byte, known func(stream string) bool, syncModes ...string) (*ConfiguredCatalog, error) {
 	bad := func(field, format string, args ...any) error {
 		return &InputError{File: "catalog", Field: field, Message: fmt.Sprintf(format, args...)}
@@ -68,10 +79,7 @@ func ParseCatalog(data []byte, known func(stream string) bool, syncModes ...stri
 			return nil, bad(field+".stream.name", "stream %q is configured twice (also streams[%d])", name, j)
 		}
 		seen[name] = i
-		ok := false
-		for _, m := range syncModes {
-			ok = ok || cs.SyncMode == m
-		}
+		ok := slices.Contains(syncModes, cs.SyncMode) || slices.Contains(protocolSyncModes, cs.SyncMode) && len(syncModes) > 0
 		if cs.SyncMode == "" {
 			return nil, bad(field+".sync_mode", "missing; use %s", strings.Join(syncModes, " or "))
 		}

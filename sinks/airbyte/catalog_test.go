@@ -3,6 +3,8 @@ package airbyte
 import (
 	"errors"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func known(s string) bool { return s == "users" || s == "tasks" }
@@ -19,7 +21,11 @@ func TestParseCatalog(t *testing.T) {
 		{`{"streams":[{"stream":{},"sync_mode":"full_refresh"}]}`, `invalid catalog: streams[0].stream.name: missing`},
 		{`{"streams":[{"stream":{"name":5},"sync_mode":"full_refresh"}]}`, `invalid catalog: streams[0].stream.name: must be a string, got number`},
 		{`{"streams":[{"stream":{"name":"x"},"sync_mode":"full_refresh"}]}`, `invalid catalog: streams[0].stream.name: unknown stream "x"`},
-		{`{"streams":[{"stream":{"name":"tasks"},"sync_mode":"incremental"}]}`, `invalid catalog: streams[0].sync_mode: "incremental" is not supported for tasks; use full_refresh`},
+		{`{"streams":[{"stream":{"name":"tasks"},"sync_mode":"incremental"}]}`, ""},
+		{`{"streams":[{"stream":{"name":"tasks"},"sync_mode":"bogus"}]}`, `invalid catalog: streams[0].sync_mode: "bogus" is not supported for tasks; use full_refresh`},
+		{`{"streams":[{"stream":{"name":"tasks"},"sync_mode":"Incremental"}]}`, `invalid catalog: streams[0].sync_mode: "Incremental" is not supported for tasks; use full_refresh`},
+		{`{"streams":[{"stream":{"name":"tasks"},"sync_mode":"full_refresh_overwrite"}]}`, `invalid catalog: streams[0].sync_mode: "full_refresh_overwrite" is not supported for tasks; use full_refresh`},
+		{`{"streams":[{"stream":{"name":"tasks"},"sync_mode":5}]}`, `invalid catalog: streams[0].sync_mode: must be a string, got number`},
 		{`{"streams":[{"stream":{"name":"tasks"},"sync_mode":"full_refresh"},{"stream":{"name":"tasks"},"sync_mode":"full_refresh"}]}`,
 			`invalid catalog: streams[1].stream.name: stream "tasks" is configured twice (also streams[0])`},
 		{`{"streams":{"users":{}}}`, `invalid catalog: streams: must be an array, got object`},
@@ -35,6 +41,39 @@ func TestParseCatalog(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("ParseCatalog(%s)\n got %q\nwant %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestParseCatalogIncremental: a catalog as PyAirbyte writes it (every
+// stream incremental, unset fields null) is accepted, each stream keeping
+// the sync mode it was configured in, for the source to read it in full.
+func TestParseCatalogIncremental(t *testing.T) {
+	const pyAirbyte = `{"streams":[` +
+		`{"stream":{"name":"users","json_schema":{"type":"object"},"supported_sync_modes":["full_refresh"],"source_defined_cursor":null,` +
+		`"default_cursor_field":null,"source_defined_primary_key":[["gid"]],"namespace":null,"is_resumable":null},` +
+		`"sync_mode":"incremental","cursor_field":null,"destination_sync_mode":"overwrite","primary_key":[["gid"]],` +
+		`"generation_id":null,"minimum_generation_id":null,"sync_id":null},` +
+		`{"stream":{"name":"tasks","json_schema":{"type":"object"},"supported_sync_modes":["full_refresh"]},` +
+		`"sync_mode":"full_refresh","destination_sync_mode":"append_dedup"}]}`
+	cat, err := ParseCatalog([]byte(pyAirbyte), known, "full_refresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range cat.Streams {
+		got = append(got, s.Stream.Name+" "+s.SyncMode+" "+s.DestinationSyncMode)
+	}
+	want := []string{"users incremental overwrite", "tasks full_refresh append_dedup"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("configured streams (-want +got):\n%s", diff)
+	}
+	// A source that reads incremental streams gets them as such; one
+	// that reads no mode at all accepts none.
+	if _, err := ParseCatalog([]byte(pyAirbyte), known, "full_refresh", "incremental"); err != nil {
+		t.Errorf("with incremental supported: %v", err)
+	}
+	if _, err := ParseCatalog([]byte(pyAirbyte), known); err == nil {
+		t.Errorf("a source with no sync mode accepted the catalog")
 	}
 }
 
@@ -79,6 +118,14 @@ func FuzzParseCatalog(f *testing.F) {
 			t.Fatalf("error %v is not an *InputError with a message", err)
 		case err == nil && len(cat.Streams) == 0:
 			t.Fatal("accepted a catalog without streams")
+		}
+		if err != nil {
+			return
+		}
+		for _, s := range cat.Streams {
+			if s.SyncMode != "full_refresh" && s.SyncMode != "incremental" {
+				t.Fatalf("accepted sync mode %q, outside the protocol", s.SyncMode)
+			}
 		}
 	})
 }
