@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -16,10 +17,15 @@ import (
 //   - Each process has one limiter per token (asana.Client shares it between
 //     the DoFn instances and bundles of the process).
 //   - A process's limiter admits the token's requests_per_minute divided by
-//     the number of processes that may run at once, and its num_workers
-//     (requests in flight) divided likewise, each at least 1. Together the
-//     processes never exceed the token's budget or Asana's 50 GETs in flight,
-//     whatever the autoscaler does up to that maximum.
+//     the number of processes that may run at once, rounded down, and its
+//     num_workers (requests in flight) divided likewise. Rounded down, the
+//     shares of all the processes sum to at most the token's budget and its
+//     requests in flight, whatever the autoscaler does up to that maximum.
+//   - A share cannot be less than 1, so the processes may not outnumber
+//     requests_per_minute nor num_workers: CheckWorkers refuses such a
+//     split, and the commands refuse to start it. (The processes do not
+//     know their rank, so the remainder of the division is left unused
+//     rather than given to some of them.)
 //   - Should the token still be throttled (another client spends it, or the
 //     runner started more processes than declared), every process that
 //     receives a 429 pauses for its Retry-After and lowers its own budget by
@@ -29,9 +35,29 @@ import (
 // than the token allows. Dataflow's autoscaler starts batch jobs at their
 // maximum when the work can be split, which the expansion levels can.
 
+// CheckWorkers reports whether cfg's token can be shared among workers
+// processes, each with at least one request a minute and one request in
+// flight. 0 or 1 workers is one process, which takes the whole budget.
+func CheckWorkers(cfg asana.Config, workers int) error {
+	switch {
+	case workers <= 1:
+		return nil
+	case workers > cfg.RequestsPerMinute:
+		return fmt.Errorf("%d worker processes cannot share the token's requests_per_minute of %d, as each needs at least 1: allow at most %d processes",
+			workers, cfg.RequestsPerMinute, cfg.RequestsPerMinute)
+	case workers > cfg.NumWorkers:
+		return fmt.Errorf("%d worker processes cannot share the token's num_workers of %d requests in flight, as each needs at least 1: allow at most %d processes, or raise num_workers in the config (at most %d)",
+			workers, cfg.NumWorkers, cfg.NumWorkers, asana.MaxNumWorkers)
+	}
+	return nil
+}
+
 // WorkerConfig returns the configuration of one of workers processes that
 // share cfg's token: cfg with its requests per minute and requests in
-// flight divided among them.
+// flight divided among them, rounded down, so that the processes together
+// stay within cfg. The split must have passed CheckWorkers; should it not
+// have, a share is still 1 (a process cannot run with none), and the
+// processes together exceed cfg.
 func WorkerConfig(cfg asana.Config, workers int) asana.Config {
 	if workers > 1 {
 		cfg.RequestsPerMinute = max(1, cfg.RequestsPerMinute/workers)

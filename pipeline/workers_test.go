@@ -25,7 +25,9 @@ func TestWorkerConfig(t *testing.T) {
 		{1500, 10, 1, 1500, 10},
 		{1500, 10, 4, 375, 2},
 		{150, 50, 4, 37, 12},
-		{150, 10, 200, 1, 1},
+		{150, 10, 10, 15, 1},
+		{150, 50, 50, 3, 1},
+		{1500, 50, 7, 214, 7}, // 7 x 214 = 1498: the remainder is left unused
 	} {
 		got := WorkerConfig(asana.Config{RequestsPerMinute: tc.rpm, NumWorkers: tc.inFlight}, tc.workers)
 		if got.RequestsPerMinute != tc.wantRPM || got.NumWorkers != tc.wantInFlight {
@@ -33,6 +35,65 @@ func TestWorkerConfig(t *testing.T) {
 				tc.rpm, tc.inFlight, tc.workers, got.RequestsPerMinute, got.NumWorkers, tc.wantRPM, tc.wantInFlight)
 		}
 	}
+}
+
+func TestCheckWorkers(t *testing.T) {
+	for _, tc := range []struct {
+		rpm, inFlight, workers int
+		want                   string // the error, "" for none
+	}{
+		{1500, 10, 0, ""},
+		{150, 10, 1, ""},
+		{150, 10, 10, ""},
+		{150, 50, 200, "200 worker processes cannot share the token's requests_per_minute of 150, as each needs at least 1: allow at most 150 processes"},
+		{1500, 10, 11, "11 worker processes cannot share the token's num_workers of 10 requests in flight, as each needs at least 1: allow at most 10 processes, or raise num_workers in the config (at most 50)"},
+	} {
+		err := CheckWorkers(asana.Config{RequestsPerMinute: tc.rpm, NumWorkers: tc.inFlight}, tc.workers)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("CheckWorkers(%d/min, %d in flight, %d workers)\n got %q\nwant %q", tc.rpm, tc.inFlight, tc.workers, got, tc.want)
+		}
+	}
+}
+
+// TestWorkerSharesStayUnderTheCaps: for every split CheckWorkers accepts,
+// the processes' shares together stay within the token's requests per
+// minute and requests in flight, each share at least 1; and a split is
+// refused only when a share would be less than 1.
+func TestWorkerSharesStayUnderTheCaps(t *testing.T) {
+	rpms := []int{1, 2, 3, 7, 10, 49, 50, 51, 99, 100, 149, 150, 151, 299, 1000, 1499, 1500, 1501, 9999}
+	accepted, refused := 0, 0
+	for _, rpm := range rpms {
+		for inFlight := 1; inFlight <= asana.MaxNumWorkers; inFlight++ {
+			for workers := 0; workers <= 210; workers++ {
+				cfg := asana.Config{RequestsPerMinute: rpm, NumWorkers: inFlight}
+				processes := max(1, workers)
+				if err := CheckWorkers(cfg, workers); err != nil {
+					refused++
+					if processes <= rpm && processes <= inFlight {
+						t.Errorf("CheckWorkers(%d/min, %d in flight, %d workers) refused a split that leaves each at least 1: %v", rpm, inFlight, workers, err)
+					}
+					continue
+				}
+				accepted++
+				got := WorkerConfig(cfg, workers)
+				if got.RequestsPerMinute < 1 || got.NumWorkers < 1 {
+					t.Errorf("WorkerConfig(%d/min, %d in flight, %d workers) = %d/min, %d in flight: a process needs at least 1 of each",
+						rpm, inFlight, workers, got.RequestsPerMinute, got.NumWorkers)
+				}
+				if sum := processes * got.RequestsPerMinute; sum > rpm {
+					t.Errorf("%d processes of %d/min each = %d/min: over the token's %d", processes, got.RequestsPerMinute, sum, rpm)
+				}
+				if sum := processes * got.NumWorkers; sum > inFlight {
+					t.Errorf("%d processes of %d in flight each = %d: over the token's %d", processes, got.NumWorkers, sum, inFlight)
+				}
+			}
+		}
+	}
+	t.Logf("%d splits accepted, each within the caps; %d refused", accepted, refused)
 }
 
 // workerEnv tells a re-executed test binary to act as one worker process

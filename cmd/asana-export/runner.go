@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,7 +29,7 @@ type runPlan struct {
 	runner  string
 	remote  bool // the workers are other processes: credentials must reach them
 	dryRun  bool // Dataflow's --dry_run: print the job, run nothing
-	workers int  // the most worker processes at once, sharing the token
+	workers int  // the most worker processes at once, sharing the token (see pipeline.CheckWorkers)
 }
 
 // flagValue returns the value of a flag that Beam or its runners define.
@@ -62,10 +63,16 @@ func planRun(output string) (runPlan, error) {
 			return p, fmt.Errorf("--credentials_secret: required with --runner=dataflow: Dataflow workers read the Asana credentials from Secret Manager (see the README)")
 		}
 	default:
+		// A job server (--runner=universal, flink, spark, ...) may run any
+		// number of SDK worker processes, each with its own limiter: the
+		// job must say how many, as on Dataflow. (A Prism job server,
+		// --runner=prism --endpoint, runs one per job.)
 		p.remote = true
-		if n, _ := strconv.Atoi(flagValue("max_num_workers")); n > 0 {
-			p.workers = n
+		n, _ := strconv.Atoi(flagValue("max_num_workers"))
+		if n < 1 {
+			return p, fmt.Errorf("--max_num_workers: required with --runner=%s: give the most SDK worker processes the runner may run at once, as they share the token's %s", p.runner, "requests_per_minute")
 		}
+		p.workers = n
 	}
 	if *credentialsSecret != "" {
 		if err := pipeline.ValidateSecretName(*credentialsSecret); err != nil {
@@ -73,6 +80,15 @@ func planRun(output string) (runPlan, error) {
 		}
 	}
 	return p, nil
+}
+
+// checkWorkers checks that cfg's token can be shared among the worker
+// processes of the plan (see pipeline.CheckWorkers).
+func (p runPlan) checkWorkers(cfg *asana.Config) error {
+	if err := pipeline.CheckWorkers(*cfg, p.workers); err != nil {
+		return fmt.Errorf("--max_num_workers: %w", err)
+	}
+	return nil
 }
 
 // loadCredentials replaces the config's credentials with the secret's,
@@ -101,10 +117,27 @@ func loadCredentials(ctx context.Context) (*asana.Config, error) {
 	return cfg, cfg.Validate()
 }
 
+// dryRunContext is the context a dry run is built in: already cancelled.
+// Building and printing the job needs no network, but the Dataflow runner
+// reads the soft-delete policy of the staging and temp buckets from Cloud
+// Storage before it builds the job, even in a dry run: with a cancelled
+// context that check fails at once, instead of needing Google credentials
+// or waiting on an unreachable metadata server. (jobPrinter drops its
+// warnings.)
+func dryRunContext(ctx context.Context) context.Context {
+	ctx, cancel := context.WithCancel(ctx)
+	cancel()
+	return ctx
+}
+
+// bucketCheckWarnings start the warnings of the Dataflow runner's bucket
+// check, which a dry run skips (see dryRunContext).
+var bucketCheckWarnings = []string{"Error creating GCS client", "Error checking SoftDeletePolicy"}
+
 // jobPrinter catches the job that Dataflow's --dry_run logs through Beam's
 // logger and prints it to out; other messages go on to the next logger if
-// they are warnings or errors. (The runner logs the pipeline model too,
-// megabytes of text: dropped.)
+// they are warnings or errors, but for those of the skipped bucket check.
+// (The runner logs the pipeline model too, megabytes of text: dropped.)
 type jobPrinter struct {
 	out  io.Writer
 	next beamlog.Logger
@@ -122,7 +155,7 @@ func (p *jobPrinter) Log(ctx context.Context, sev beamlog.Severity, depth int, m
 		defer p.mu.Unlock()
 		fmt.Fprintln(p.out, msg)
 		p.jobs++
-	case sev >= beamlog.SevWarn:
+	case sev >= beamlog.SevWarn && !slices.ContainsFunc(bucketCheckWarnings, func(w string) bool { return strings.HasPrefix(msg, w) }):
 		p.next.Log(ctx, sev, depth+1, msg)
 	}
 }
