@@ -13,49 +13,11 @@ import (
 	"time"
 
 	"github.com/asana-beam/asana-beam/sources/asana"
-	"github.com/asana-beam/asana-beam/sources/asana/asanatest"
 )
 
 // TokenEnv is the environment variable a personal access token may come
 // from instead of a config file.
 const TokenEnv = "ASANA_TOKEN"
-
-// Demo serves a simulated Asana account in this process for --demo: a
-// paid plan's limit (1,500 requests per window) and Asana's latency
-// (100-300 ms), with time running ten times faster, so that the window is
-// six seconds and a small account takes seconds, not minutes.
-type Demo struct {
-	*asanatest.Server
-	// Window is the demo's rate-limit window; clients must use it too.
-	Window time.Duration
-}
-
-// demoSpeedup is how much faster time runs in the demo.
-const demoSpeedup = 10
-
-// NewDemo starts a simulated account of size (tiny, small, medium, large).
-func NewDemo(size string) (*Demo, error) {
-	ok := false
-	for _, s := range asanatest.Sizes() {
-		ok = ok || s == size
-	}
-	if !ok {
-		return nil, fmt.Errorf("--demo-size: want one of %v, got %q", asanatest.Sizes(), size)
-	}
-	window := time.Minute / demoSpeedup
-	srv := asanatest.NewServer(asanatest.Options{Seed: 1, Size: size, ServiceAccount: true,
-		RPM: asana.DefaultRequestsPerMinute, Window: window,
-		LatencyMin: 100 * time.Millisecond / demoSpeedup, LatencyMax: 300 * time.Millisecond / demoSpeedup})
-	return &Demo{Server: srv, Window: window}, nil
-}
-
-// Config returns a configuration that reads the whole demo account.
-func (d *Demo) Config() *asana.Config {
-	cfg := &asana.Config{BaseURL: d.URL, Credentials: asana.Credentials{PersonalAccessToken: asana.Secret(d.PAT())},
-		OrganizationExportIDs: d.Account().OrganizationExports()}
-	cfg.SetDefaults()
-	return cfg
-}
 
 // LoadConfig reads the configuration file at path. With no path, a
 // personal access token in $ASANA_TOKEN makes a configuration with the
