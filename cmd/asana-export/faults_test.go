@@ -123,7 +123,7 @@ func exportCases() []exportCase {
 			opts: asanatest.Options{FaultWindows: []asanatest.FaultWindow{{Until: 2 * time.Second, Faults: asanatest.Faults{Rate429: 0.5}}}}},
 		{name: "OAuth access tokens expire every 10 requests", oauth: true,
 			opts: asanatest.Options{AccessTokenRequests: 10}},
-		{name: "402/403/404/451 on parts of the tree (Deny)", code: 0, want: "parts skipped or lost"},
+		{name: "402/403/404/451 on parts of the tree (Deny)", code: 0, want: "skipped or lost; see the manifest"},
 		{name: "offset tokens always expire before the next page", code: 3, want: "some streams are incomplete",
 			opts: asanatest.Options{OffsetTTL: time.Nanosecond, LatencyMin: 2 * time.Millisecond, LatencyMax: 3 * time.Millisecond}},
 		{name: "every response slower than the timeout, after the check", code: 3, window: slow, want: "some streams are incomplete",

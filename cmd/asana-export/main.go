@@ -9,7 +9,7 @@
 //
 // Beam's flags (--runner and the runner's own) are accepted as well. The
 // export is finished when DIR/_manifest.json exists; each stream is in
-// DIR/<stream>/part-NNNNN.parquet. With --sink bigquery, each stream is
+// DIR/<stream>/part-<run>-NNNNN.parquet. With --sink bigquery, each stream is
 // the table D.<stream>, replaced atomically, and the run is finished when
 // its rows are in D.asana_beam_runs.
 package main
@@ -55,14 +55,14 @@ var (
 )
 
 func main() {
-	flag.Parse()
+	parseFlags(os.Args[1:])
 	beam.Init()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cli.Logging(ctx)
 	code, err := run(ctx)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "asana-export:", err)
+		fmt.Fprintln(os.Stderr, "asana-export:", asana.Redact(err.Error()))
 	}
 	os.Exit(code)
 }
@@ -102,6 +102,9 @@ func run(ctx context.Context) (int, error) {
 	} else if cfg, err = loadCredentials(ctx); err != nil {
 		return exitUsage, err
 	}
+	if err := plan.checkWorkers(cfg); err != nil {
+		return exitUsage, err
+	}
 	me, err := cli.Connect(ctx, cfg, window)
 	if err != nil {
 		var ae *asana.Error
@@ -119,9 +122,15 @@ func run(ctx context.Context) (int, error) {
 	}
 	export := parquet.Export{Dir: *output, RunID: parquet.NewRunID(start), Schemas: schemas, StartedAt: start,
 		Source: map[string]string{"base_url": cfg.BaseURL, "user_gid": me.GID, "user_name": me.Name, "user_email": me.Email}}
+	if *sink == "parquet" {
+		// Before anything is read: no symbolic link inside the directory.
+		if err := export.Check(); err != nil {
+			return exitUsage, fmt.Errorf("--output: %w", err)
+		}
+	}
 	var load bigquery.Load
 	if *sink == "bigquery" {
-		if load, err = bigQueryLoad(ctx, export); err != nil {
+		if load, err = bigQueryLoad(ctx, export, plan.dryRun); err != nil {
 			return exitUsage, err
 		}
 	}
@@ -149,7 +158,7 @@ func run(ctx context.Context) (int, error) {
 	if plan.dryRun {
 		jp := &jobPrinter{out: os.Stdout, next: &beamlog.Structural{}}
 		beamlog.SetLogger(jp)
-		if _, err := beamx.RunWithMetrics(ctx, p); err != nil {
+		if _, err := beamx.RunWithMetrics(dryRunContext(ctx), p); err != nil {
 			return exitFailed, fmt.Errorf("dry run: %s", firstLine(err))
 		}
 		if jp.jobs == 0 {
@@ -164,6 +173,20 @@ func run(ctx context.Context) (int, error) {
 	}
 	_, err = beamx.RunWithMetrics(ctx, p)
 	close(done)
+	if err != nil && *sink == "parquet" && !plan.remote {
+		// What the failed run wrote goes now, not at the next run's start;
+		// a run that failed after its manifest switched is published.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		published, aerr := parquet.Abandon(actx, export)
+		cancel()
+		if aerr != nil {
+			fmt.Fprintln(os.Stderr, "asana-export:", aerr)
+		}
+		if published {
+			fmt.Fprintf(os.Stderr, "asana-export: run %s was published to %s before the run failed: %s\n", export.RunID, *output, firstLine(err))
+			return summary(context.WithoutCancel(ctx), export, time.Since(start), plan.remote)
+		}
+	}
 	if err != nil && *sink == "bigquery" {
 		if ctx.Err() != nil {
 			return exitFailed, fmt.Errorf("interrupted: the tables of %s.%s keep their previous rows, unless labeled %s=%s", load.Project, load.Dataset, bigquery.LabelRun, load.RunID)
@@ -291,7 +314,7 @@ func summary(ctx context.Context, e parquet.Export, took time.Duration, remote b
 			status = "INCOMPLETE"
 		}
 		if len(ms.Problems) > 0 {
-			status += fmt.Sprintf(" (%d parts skipped or lost; see the manifest)", len(ms.Problems))
+			status += fmt.Sprintf(" (%s skipped or lost; see the manifest)", plural(len(ms.Problems), "part"))
 		}
 		p := fmt.Sprint(pages[n])
 		if remote {
@@ -301,21 +324,55 @@ func summary(ctx context.Context, e parquet.Export, took time.Duration, remote b
 		total += ms.Records
 	}
 	if remote {
-		fmt.Fprintf(os.Stderr, "%-24s %10d\n\nin %s (requests, pages and limiter waits are in the job's counters); manifest %s\n",
-			"total", total, took.Round(time.Millisecond), parquet.ManifestName)
+		fmt.Fprintf(os.Stderr, "%-24s %10d\n\nin %s (requests, pages and rate-limiter waits are in the job's counters); manifest %s\n",
+			"total", total, took.Round(time.Millisecond), parquet.ManifestPath(e.Dir))
 	} else {
-		fmt.Fprintf(os.Stderr, "%-24s %10d\n\n%d requests in %s (limiter waits %s, 429s %d); manifest %s\n",
-			"total", total, lim.Requests, took.Round(time.Millisecond), lim.Waited.Round(time.Millisecond), lim.Throttled, parquet.ManifestName)
+		fmt.Fprintf(os.Stderr, "%-24s %10d\n\n%d requests in %s (%s); manifest %s\n",
+			"total", total, lim.Requests, took.Round(time.Millisecond), limiterNote(lim), parquet.ManifestPath(e.Dir))
 	}
 	if !m.Complete {
 		return exitIncomplete, errors.New("some streams are incomplete: data was lost to errors that retries did not cure (see the manifest)")
 	}
+	var firstWarning string
+	for _, n := range names {
+		if ws := m.Streams[n].Warnings; firstWarning == "" && len(ws) > 0 {
+			firstWarning = n + " " + ws[0]
+		}
+	}
+	printWarnings(m.WarningCount, firstWarning, "the manifest")
 	return exitOK, nil
 }
 
+// plural counts n things: "1 part", "2 parts".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}
+
+// limiterNote says what the rate limiter did: the time requests spent
+// waiting for it, summed over the requests in flight (so it can exceed the
+// run's time), and the 429s Asana answered.
+func limiterNote(lim asana.LimiterStats) string {
+	return fmt.Sprintf("requests waited %s in all for the rate limiter, summed over the requests in flight; %s from Asana",
+		lim.Waited.Round(time.Millisecond), plural(int(lim.Throttled), "429"))
+}
+
+// printWarnings ends the summary with the values written as null, naming
+// the first: its stream, record, field and value.
+func printWarnings(count int64, first, where string) {
+	if count == 0 {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "asana-export: %d values did not fit their columns and were written as null (see %s); the first: %s\n", count, where, first)
+}
+
 // bigQueryLoad describes the run for --sink bigquery, after checking that
-// the dataset exists (which also checks the credentials).
-func bigQueryLoad(ctx context.Context, e parquet.Export) (bigquery.Load, error) {
+// the dataset exists (which also checks the credentials). A dry run only
+// prints the job, offline: it checks neither, and needs no Google
+// credentials.
+func bigQueryLoad(ctx context.Context, e parquet.Export, dryRun bool) (bigquery.Load, error) {
 	l := bigquery.Load{Project: *bqProject, Dataset: *bqDataset, Location: *bqLocation, Endpoint: *bqEndpoint,
 		RunID: bigquery.NewRunID(e.StartedAt), Schemas: e.Schemas, Source: e.Source, StartedAt: e.StartedAt}
 	if *bqEndpoint != "" {
@@ -323,6 +380,9 @@ func bigQueryLoad(ctx context.Context, e parquet.Export) (bigquery.Load, error) 
 	}
 	if err := l.Check(); err != nil {
 		return l, err
+	}
+	if dryRun {
+		return l, nil
 	}
 	c, err := l.NewClient(ctx)
 	if err != nil {
@@ -365,15 +425,24 @@ func bigQuerySummary(ctx context.Context, l bigquery.Load, took time.Duration) (
 			complete = false
 		}
 		if len(r.Problems) > 0 {
-			status += fmt.Sprintf(" (%d parts skipped or lost; see %s)", len(r.Problems), bigquery.RunsTable)
+			status += fmt.Sprintf(" (%s skipped or lost; see %s)", plural(len(r.Problems), "part"), bigquery.RunsTable)
 		}
 		fmt.Fprintf(os.Stderr, "%-24s %10d %8d  %s\n", r.Stream, r.Records, pages[r.Stream], status)
 		total += r.Records
 	}
-	fmt.Fprintf(os.Stderr, "%-24s %10d\n\n%d requests in %s (limiter waits %s, 429s %d); dataset %s.%s, run %s in %s\n",
-		"total", total, lim.Requests, took.Round(time.Millisecond), lim.Waited.Round(time.Millisecond), lim.Throttled, l.Project, l.Dataset, l.RunID, bigquery.RunsTable)
+	fmt.Fprintf(os.Stderr, "%-24s %10d\n\n%d requests in %s (%s); dataset %s.%s, run %s in %s\n",
+		"total", total, lim.Requests, took.Round(time.Millisecond), limiterNote(lim), l.Project, l.Dataset, l.RunID, bigquery.RunsTable)
 	if !complete {
 		return exitIncomplete, fmt.Errorf("some streams are incomplete: data was lost to errors that retries did not cure (their tables are labeled %s=false; see %s)", bigquery.LabelComplete, bigquery.RunsTable)
 	}
+	var warnings int64
+	var firstWarning string
+	for _, r := range run {
+		warnings += r.WarningCount
+		if firstWarning == "" && len(r.Warnings) > 0 {
+			firstWarning = r.Stream + " " + r.Warnings[0]
+		}
+	}
+	printWarnings(warnings, firstWarning, l.Dataset+"."+bigquery.RunsTable)
 	return exitOK, nil
 }

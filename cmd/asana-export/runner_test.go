@@ -166,7 +166,7 @@ func TestPrismJobServerSeparateWorkers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, "--config", cfgPath, "--output", out, "--quiet",
-		"--runner=universal", "--endpoint", fmt.Sprintf("localhost:%d", port),
+		"--runner=universal", "--endpoint", fmt.Sprintf("localhost:%d", port), "--max_num_workers", "1",
 		"--environment_type=PROCESS", `--environment_config={"command":"`+wrapper+`"}`, "--worker_binary", binary)
 	cmd.Env = withoutEnv(os.Environ(), pipeline.CredentialsEnv)
 	var stderr bytes.Buffer

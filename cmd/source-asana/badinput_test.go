@@ -114,7 +114,7 @@ func inputCases() []inputCase {
 		badCatalog("stream name a number", `{"streams":[{"stream":{"name":7},"sync_mode":"full_refresh"}]}`, "invalid catalog: streams[0].stream.name: must be a string, got number"),
 		badCatalog("unknown stream", `{"streams":[`+users+`,{"stream":{"name":"usres"},"sync_mode":"full_refresh"}]}`, `invalid catalog: streams[1].stream.name: unknown stream "usres"`),
 		badCatalog("no sync_mode", `{"streams":[{"stream":{"name":"users"}}]}`, "invalid catalog: streams[0].sync_mode: missing; use full_refresh"),
-		badCatalog("incremental", `{"streams":[{"stream":{"name":"users"},"sync_mode":"incremental"}]}`, `invalid catalog: streams[0].sync_mode: "incremental" is not supported for users; use full_refresh`),
+		badCatalog("sync_mode outside the protocol", `{"streams":[{"stream":{"name":"users"},"sync_mode":"append"}]}`, `invalid catalog: streams[0].sync_mode: "append" is not supported for users; use full_refresh`),
 		{name: "catalog: missing file", cmd: "read", code: 1, want: "reading the catalog: /nonexistent/catalog.json: no such file or directory",
 			args: func(f inputFiles) []string { return read(f.config, "/nonexistent/catalog.json") }},
 

@@ -151,6 +151,11 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 		}
 		for _, s := range cat.Streams {
 			streams = append(streams, s.Stream.Name)
+			if s.SyncMode != "full_refresh" {
+				// PyAirbyte configures every stream incremental; like
+				// Airbyte's Python CDK, read it in full.
+				out.Log("WARN", "stream %s: %s is not supported, so it is read in full (as full_refresh): every record, at every sync", s.Stream.Name, s.SyncMode)
+			}
 		}
 	}
 	if *statePath != "" {

@@ -67,6 +67,9 @@ func NewRunID(now time.Time) string {
 // export it replaced, or of a run that is being published or failed.
 const ManifestName = "_manifest.json"
 
+// ManifestPath is the manifest of the export in dir.
+func ManifestPath(dir string) string { return join(dir, ManifestName) }
+
 // File is one Parquet file a bundle wrote under its temporary name.
 type File struct {
 	Stream string `json:"stream"`
