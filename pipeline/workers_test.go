@@ -104,7 +104,8 @@ const workerEnv = "ASANA_BEAM_TEST_WORKER"
 // ExpandFn set up as a remote runner sets it up (Workers = the number of
 // processes), against one simulator with a paid plan's cap, and counts at
 // the simulator that the token's cap held: no sliding window over the cap,
-// and no 429. Time is scaled: a 3 s window stands for a minute.
+// and no 429. Time is scaled: a 3 s window stands for a minute. The rate
+// they reached is logged, not asserted: it is a speed.
 func TestWorkersShareTheTokensCap(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs for about 12 s")
@@ -179,9 +180,9 @@ func TestWorkersShareTheTokensCap(t *testing.T) {
 	if throttled > 0 {
 		t.Errorf("%d requests were answered 429", throttled)
 	}
-	if steady < 2*rpm*8/10 {
-		t.Errorf("the processes made %d requests in two windows after the first: under 80%% of the cap of %d, the budget is not used", steady, rpm)
-	}
+	// How close to the cap the processes run is a speed, which depends on
+	// the machine: asana-bench measures it (BENCHMARKS.md), this test only
+	// logs it. That the shares add up to the cap is TestWorkerSharesStayUnderTheCaps.
 }
 
 func lastLine(s string) string {
