@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -157,21 +158,47 @@ func ParseConfig(data []byte) (*Config, error) {
 	return &c, nil
 }
 
+// configFields are the fields of Config as ParseConfig decodes them, one
+// by one: read from the struct, as the spec and the README's table are.
+var configFields = func() []configField {
+	var out []configField
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		out = append(out, configField{name: name, want: wantOf(f.Type), index: i})
+	}
+	return out
+}()
+
 type configField struct {
-	name string
-	want string
-	ptr  func(*Config) any
+	name  string
+	want  string // the JSON type, for messages: "an array of strings"
+	index int    // in Config
 }
 
-var configFields = []configField{
-	{"credentials", "an object", func(c *Config) any { return &c.Credentials }},
-	{"organization_export_ids", "an array of strings", func(c *Config) any { return &c.OrganizationExportIDs }},
-	{"num_workers", "an integer", func(c *Config) any { return &c.NumWorkers }},
-	{"requests_per_minute", "an integer", func(c *Config) any { return &c.RequestsPerMinute }},
-	{"base_url", "a string", func(c *Config) any { return &c.BaseURL }},
-	{"workspaces", "an array of strings", func(c *Config) any { return &c.Workspaces }},
-	{"projects", "an array of strings", func(c *Config) any { return &c.Projects }},
-	{"include_archived_projects", "a boolean", func(c *Config) any { return &c.IncludeArchivedProjects }},
+// ptr points into c at the field.
+func (f configField) ptr(c *Config) any {
+	return reflect.ValueOf(c).Elem().Field(f.index).Addr().Interface()
+}
+
+// wantOf names the JSON type a field of type t takes, for messages.
+func wantOf(t reflect.Type) string {
+	if t.Kind() == reflect.Slice {
+		return "an array of " + strings.TrimPrefix(strings.TrimPrefix(wantOf(t.Elem()), "a "), "an ") + "s"
+	}
+	switch jsonType(t) {
+	case "object":
+		return "an object"
+	case "integer":
+		return "an integer"
+	case "boolean":
+		return "a boolean"
+	}
+	return "a string"
 }
 
 // typeProblem names the field of a decoding error and what it should be.

@@ -159,3 +159,18 @@ func TestBaseURLForms(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigFieldsFromTheStruct(t *testing.T) {
+	got := map[string]string{}
+	for _, f := range configFields {
+		got[f.name] = f.want
+	}
+	want := map[string]string{
+		"credentials": "an object", "organization_export_ids": "an array of strings", "num_workers": "an integer",
+		"requests_per_minute": "an integer", "base_url": "a string", "workspaces": "an array of strings",
+		"projects": "an array of strings", "include_archived_projects": "a boolean",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("config fields (-want +got):\n%s", diff)
+	}
+}
