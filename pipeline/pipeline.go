@@ -112,7 +112,7 @@ func Build(s beam.Scope, o Options) (Output, error) {
 		keyed := beam.ParDo(s, &shardFn{Shards: o.Shards}, parents)
 		batches := beam.ParDo(s, &batchFn{}, beam.GroupByKey(s, keyed), beam.SideInput{Input: skip})
 		r, next, rep := beam.ParDo3(s, fn, batches)
-		o, rp := beam.ParDo2(s, &repeatsFn{Run: run}, r)
+		o, rp := beam.ParDo2(s, &repeatsFn{Run: run, OneProcess: o.Workers <= 1}, r)
 		once = append(once, o)
 		repeats = append(repeats, rp)
 		reports = append(reports, rep)
@@ -266,10 +266,13 @@ func (fn *chargeLossFn) ProcessElement(r sinks.Report, emit func(sinks.Report)) 
 // disagree (each copy in two projects claiming only its own), two
 // listings would own it: repeatsFn keeps the gids of the tasks it let
 // through in this process and drops a second copy. On Prism, where the
-// whole pipeline runs in one process, that makes tasks exactly once
-// whatever the records say.
+// whole pipeline runs in one process and a failed bundle fails the job
+// (never retried, which would find its own gids kept), that makes tasks
+// exactly once whatever the records say. On runners of several processes,
+// which retry bundles, it is off.
 type repeatsFn struct {
-	Run string `json:"run"`
+	Run        string `json:"run"`
+	OneProcess bool   `json:"one_process"`
 }
 
 var (
@@ -283,7 +286,7 @@ func (fn *repeatsFn) ProcessElement(ctx context.Context, r sinks.Record, once fu
 		repeats(r.Stream+"/"+r.Key, r)
 		return
 	}
-	if r.Stream == "tasks" {
+	if r.Stream == "tasks" && fn.OneProcess {
 		m, _ := deliveredTasks.LoadOrStore(fn.Run, &sync.Map{})
 		if _, again := m.(*sync.Map).LoadOrStore(r.Key, true); again {
 			tasksTwice.Inc(ctx, 1)

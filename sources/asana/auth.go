@@ -74,6 +74,7 @@ func (o *oauthToken) Token(ctx context.Context) (string, error) {
 	}
 	o.tok = t // oauth2 keeps our refresh token when the response has none
 	KeepSecret(t.AccessToken)
+	KeepSecret(t.RefreshToken) // should Asana ever rotate it
 	return t.AccessToken, nil
 }
 

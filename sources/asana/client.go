@@ -386,7 +386,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, decode deco
 		defer resp.Body.Close()
 		b, err := readBody(resp.Body)
 		if errors.Is(err, errGiveUp) {
-			return &Error{Kind: KindTransient, Status: resp.StatusCode, Request: desc, Message: err.Error(), Err: errGiveUp}
+			return &Error{Kind: KindTransient, Status: resp.StatusCode, Request: desc, Message: err.Error(), Err: err}
 		}
 		if err != nil {
 			return fmt.Errorf("reading the response body: %w", err)
@@ -419,7 +419,9 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, decode deco
 	}
 	var re *redirectError
 	if errors.As(err, &re) {
-		return &Error{Kind: KindConfig, Request: desc, Message: re.Error(), Err: errGiveUp}
+		// The credentials stayed here; the request is lost, not the run
+		// (a wrong base_url is caught by the credentials check first).
+		return &Error{Kind: KindTransient, Request: desc, Message: re.Error(), Err: errGiveUp}
 	}
 	if resp != nil && resp.StatusCode/100 != 2 {
 		if body == nil {
@@ -448,10 +450,21 @@ func readBody(r io.Reader) ([]byte, error) {
 		return nil, err
 	}
 	if len(b) > MaxBodyBytes {
-		return nil, fmt.Errorf("the response body is larger than the limit of %d MiB: %w", MaxBodyBytes>>20, errGiveUp)
+		return nil, errTooLarge
 	}
 	return b, nil
 }
+
+// errTooLarge is a body over MaxBodyBytes: not retried as it is (List
+// asks again for fewer records).
+var errTooLarge error = tooLarge{}
+
+type tooLarge struct{}
+
+func (tooLarge) Error() string {
+	return fmt.Sprintf("the response body is larger than the limit of %d MiB", MaxBodyBytes>>20)
+}
+func (tooLarge) Unwrap() error { return errGiveUp }
 
 // redirectError is a redirect refused: it would take a request carrying
 // credentials (a bearer token, an OAuth client secret and refresh token)
@@ -548,7 +561,8 @@ func (c *Client) Get(ctx context.Context, path string, q url.Values, out any) er
 			return &errMalformed{fmt.Sprintf("the response's \"data\" is %s, not an object", jsonKind(env.Data))}
 		}
 		if err := json.Unmarshal(env.Data, out); err != nil {
-			return fmt.Errorf("decoding the response: %w", err)
+			// Valid JSON of the wrong shape: asking again will not change it.
+			return &Error{Kind: KindTransient, Message: "decoding the response: " + err.Error(), Err: errGiveUp}
 		}
 		return nil
 	})

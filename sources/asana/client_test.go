@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -286,11 +287,11 @@ func TestTokenOnlyToAsanaHost(t *testing.T) {
 	if err := c.Get(context.Background(), "/projects/1", nil, &struct{}{}); err != nil {
 		t.Fatal(err)
 	}
-	// To another origin it is refused, at once and for good.
+	// To another origin it is refused, at once: the request is lost.
 	err := c.Get(context.Background(), "/users/me", nil, &struct{}{})
 	var ae *Error
-	if !errors.As(err, &ae) || ae.Kind != KindConfig || !strings.Contains(err.Error(), "redirects to another origin (https://elsewhere.example.com") {
-		t.Fatalf("Get = %v, want a config error about the redirect", err)
+	if !errors.As(err, &ae) || ae.Kind != KindTransient || ae.Attempts != 0 || !strings.Contains(err.Error(), "redirects to another origin (https://elsewhere.example.com") {
+		t.Fatalf("Get = %v, want the request lost at once, naming the redirect", err)
 	}
 	want := map[string]string{"app.asana.com": "Bearer " + testPAT}
 	if diff := cmp.Diff(want, auth); diff != "" {
@@ -640,5 +641,39 @@ func (c ctxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		return res.resp, res.err
 	case <-r.Context().Done():
 		return nil, r.Context().Err()
+	}
+}
+
+// TestListHalvesPagesOverTheBodyLimit: a page of large records over the
+// body limit is asked for again with fewer records, and the listing is
+// whole.
+func TestListHalvesPagesOverTheBodyLimit(t *testing.T) {
+	big := strings.Repeat("x", MaxBodyBytes/40) // 40 records are over the limit
+	var limits []string
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limits = append(limits, r.URL.Query().Get("limit"))
+		n, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		start, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+		data := []map[string]string{}
+		for i := start; i < min(start+n, 60); i++ {
+			data = append(data, map[string]string{"gid": fmt.Sprint(1000 + i), "notes": big})
+		}
+		var next any
+		if start+n < 60 {
+			next = map[string]string{"offset": fmt.Sprint(start + n)}
+		}
+		writeJSON(w, 200, map[string]any{"data": data, "next_page": next})
+	})
+	c := newTestClient(t, testConfig("https://app.asana.com"), h, nil)
+	got := 0
+	_, err := c.List(context.Background(), "/tasks", url.Values{"project": {"1"}}, func(recs []json.RawMessage) error {
+		got += len(recs)
+		return nil
+	})
+	if err != nil || got != 60 {
+		t.Fatalf("List = %d records, %v; want 60", got, err)
+	}
+	if diff := cmp.Diff([]string{"100", "50", "25", "25", "25"}, limits); diff != "" {
+		t.Errorf("limits asked (-want +got):\n%s", diff)
 	}
 }

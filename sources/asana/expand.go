@@ -178,13 +178,13 @@ func (x *Expander) list(ctx context.Context, l Listing, p Parent, extra url.Valu
 				walked[gid] = true
 				got = append(got, rec)
 			}
-			if !utf8.Valid(rec) {
-				rec = bytes.ToValidUTF8(rec, []byte("\uFFFD"))
+			rec, fixed := sanitize(rec)
+			if fixed {
 				if repaired++; repaired == 1 {
 					firstRepaired, _ = gidOf(rec)
 				}
 			}
-			if err := x.emit(l, p, RedactBytes(rec), out); err != nil {
+			if err := x.emit(l, p, rec, out); err != nil {
 				return err
 			}
 		}
@@ -462,8 +462,17 @@ func (x *Expander) events(ctx context.Context, l Listing, p Parent, out Emitter)
 		if err != nil {
 			return x.report(l, p, err, out)
 		}
+		repaired := 0
 		for _, ev := range page.Events {
+			ev, fixed := sanitize(ev)
+			if fixed {
+				repaired++
+			}
 			out.Record(l.Stream, EventKey(ev), ev)
+		}
+		if repaired > 0 {
+			out.Skipped(Skip{Stream: l.Stream, Parent: p, Note: true, Message: fmt.Sprintf(
+				"%d events held text that is not UTF-8; each invalid byte sequence was replaced by U+FFFD", repaired)})
 		}
 		sync = page.Sync
 		if !page.HasMore {
@@ -472,6 +481,16 @@ func (x *Expander) events(ctx context.Context, l Listing, p Parent, out Emitter)
 	}
 	out.Lost(Skip{Stream: l.Stream, Parent: p, Message: "more than 100,000 events at once; stopped paging"})
 	return nil
+}
+
+// sanitize makes a record fit to write: text that is not UTF-8 repaired
+// (each invalid byte sequence becomes U+FFFD; fixed says so), and the
+// secrets of this process redacted.
+func sanitize(rec []byte) (clean []byte, fixed bool) {
+	if !utf8.Valid(rec) {
+		rec, fixed = bytes.ToValidUTF8(rec, []byte("\uFFFD")), true
+	}
+	return RedactBytes(rec), fixed
 }
 
 // EventKey identifies an event, which has no gid: the same change seen

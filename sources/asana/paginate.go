@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -17,9 +18,13 @@ const PageSize = 100
 // token expired.
 const maxRestarts = 3
 
-// maxEmptyPages bounds the pages in a row without a record that a listing
-// follows: Asana never sends one that points to another page.
-const maxEmptyPages = 3
+// maxStalledPages bounds the pages in a row that bring no record the
+// listing did not have (empty, or records listed before) and still point
+// to another page. Asana's offsets are positions in a changing list, so a
+// few such pages happen when many records move during a listing (a rule
+// that moves completed tasks to the end); a listing that brings nothing
+// new for longer is a loop.
+const maxStalledPages = 10
 
 // maxBadRecords bounds the records without a usable gid that a listing
 // names one by one in ListStats.Bad; the rest are counted.
@@ -89,7 +94,7 @@ func decodePage(body []byte, p *page) error {
 }
 
 // List walks every page of a collection endpoint, GET path?q with
-// limit=100 and Asana's offset tokens, and calls fn with the records of each
+// limit=100 (less for pages over MaxBodyBytes) and Asana's offset tokens, and calls fn with the records of each
 // page in order. Pass opt_fields in q so that the records are full.
 //
 // When Asana rejects an offset as expired, the listing starts again from
@@ -112,13 +117,22 @@ func (c *Client) List(ctx context.Context, path string, q url.Values, fn func([]
 	offsets := map[string]bool{}
 	passSeen := map[string]struct{}{}
 	var p page
-	empty := 0 // pages in a row without a new record
+	stalled := 0 // pages in a row without a new record
 	loop := func(format string, args ...any) error {
 		return &Error{Kind: KindTransient, Request: describe(path, q), Message: fmt.Sprintf(format, args...) + "; the listing would never end", Err: errGiveUp}
 	}
 	for pageNo := 1; ; pageNo++ {
 		st.Pages++
 		err := c.get(ctx, path, q, func(body []byte) error { return decodePage(body, &p) })
+		if limit := q.Get("limit"); errors.Is(err, errTooLarge) && limit != "1" {
+			// Pages of large records (a task with thousands of custom field
+			// options): the same page again, with half as many.
+			n, _ := strconv.Atoi(limit)
+			q.Set("limit", strconv.Itoa(max(1, n/2)))
+			c.log.Warn("a page is over the body limit, asking for fewer records", "request", describe(path, q), "limit", q.Get("limit"))
+			pageNo--
+			continue
+		}
 		var ae *Error
 		if errors.As(err, &ae) && ae.Kind == KindStaleOffset && q.Has("offset") && st.Restarts < maxRestarts {
 			st.Restarts++
@@ -127,7 +141,7 @@ func (c *Client) List(ctx context.Context, path string, q url.Values, fn func([]
 			q.Del("offset")
 			clear(offsets)
 			clear(passSeen)
-			pageNo, empty = 0, 0
+			pageNo, stalled = 0, 0
 			continue
 		}
 		if err != nil {
@@ -164,18 +178,15 @@ func (c *Client) List(ctx context.Context, path string, q url.Values, fn func([]
 			return st, nil
 		}
 		if fresh == 0 {
-			empty++
+			stalled++
 		} else {
-			empty = 0
+			stalled = 0
 		}
 		if offsets[p.NextPage] {
 			return st, loop("page %d points back to a page already read (offset repeated)", pageNo)
 		}
-		if len(p.Data) > 0 && fresh == 0 {
-			return st, loop("page %d holds only records listed on earlier pages, and points to another page", pageNo)
-		}
-		if empty > maxEmptyPages {
-			return st, loop("%d pages in a row hold no record, and point to another page", empty)
+		if stalled > maxStalledPages {
+			return st, loop("%d pages in a row hold no record that earlier pages did not, and point to another page", stalled)
 		}
 		offsets[p.NextPage] = true
 		q.Set("offset", p.NextPage)

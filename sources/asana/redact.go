@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -45,11 +46,17 @@ func KeepSecret(s string) {
 			secrets.forms = append(secrets.forms, f)
 		}
 	}
+	// Longest first: a secret that holds another (a refresh token that
+	// ends with a gid-like id) is replaced whole.
+	slices.SortStableFunc(secrets.forms, func(a, b string) int { return len(b) - len(a) })
 }
 
 // KeepSecrets adds the credentials of cr to the secrets Redact removes.
 func KeepSecrets(cr Credentials) {
-	for _, s := range []Secret{cr.PersonalAccessToken, cr.ClientID, cr.ClientSecret, cr.RefreshToken} {
+	// Not the client id: it is public (it is in every OAuth URL of the
+	// app), and as a number it can stand in a record, which redacting it
+	// would corrupt.
+	for _, s := range []Secret{cr.PersonalAccessToken, cr.ClientSecret, cr.RefreshToken} {
 		KeepSecret(s.Reveal())
 	}
 }
