@@ -1,6 +1,7 @@
 package asana
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -49,33 +50,36 @@ type page struct {
 	NextPage string // offset of the next page, "" on the last
 }
 
-// decodePage decodes a page: "data" must be an array of at most
-// MaxPageItems elements, "next_page" null, absent or an object with an
-// offset. The records are not parsed beyond their extent.
+// decodePage decodes a page in one pass: "data" must be an array of at
+// most MaxPageItems elements (the body limit bounds what that pass holds),
+// "next_page" null, absent or an object with an offset. The records are
+// not parsed beyond their extent.
 func decodePage(body []byte, p *page) error {
 	var env struct {
-		Data     json.RawMessage `json:"data"`
-		NextPage json.RawMessage `json:"next_page"`
+		Data     *[]json.RawMessage `json:"data"`
+		NextPage json.RawMessage    `json:"next_page"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field == "data" {
+			return &errMalformed{fmt.Sprintf("the response's \"data\" is %s, not an array", jsonTypeName(te.Value))}
+		}
+		if errors.As(err, &te) && strings.HasPrefix(te.Field, "next_page") {
+			return &errMalformed{fmt.Sprintf("the response's \"next_page\" is %s", jsonTypeName(te.Value))}
+		}
 		return &errMalformed{"the response is not an object with \"data\""}
 	}
-	if k := jsonKind(env.Data); k != "an array" {
+	if env.Data == nil {
+		k := "missing"
+		if bytes.Contains(body, []byte(`"data"`)) {
+			k = "null"
+		}
 		return &errMalformed{fmt.Sprintf("the response's \"data\" is %s, not an array", k)}
 	}
-	dec := json.NewDecoder(strings.NewReader(string(env.Data)))
-	dec.Token() // [
-	p.Data = p.Data[:0]
-	for dec.More() {
-		if len(p.Data) == MaxPageItems {
-			return &Error{Kind: KindTransient, Message: fmt.Sprintf("a page holds more than %d records (%d were asked for)", MaxPageItems, PageSize), Err: errGiveUp}
-		}
-		var rec json.RawMessage
-		if err := dec.Decode(&rec); err != nil {
-			return &errMalformed{"the response's \"data\" is not valid"}
-		}
-		p.Data = append(p.Data, rec)
+	if len(*env.Data) > MaxPageItems {
+		return &Error{Kind: KindTransient, Message: fmt.Sprintf("a page holds more than %d records (%d were asked for)", MaxPageItems, PageSize), Err: errGiveUp}
 	}
+	p.Data = *env.Data
 	p.NextPage = ""
 	switch jsonKind(env.NextPage) {
 	case "missing", "null":
@@ -91,6 +95,16 @@ func decodePage(body []byte, p *page) error {
 		return &errMalformed{fmt.Sprintf("the response's \"next_page\" is %s", jsonKind(env.NextPage))}
 	}
 	return nil
+}
+
+// jsonTypeName names the JSON type encoding/json reports in an
+// UnmarshalTypeError ("object", "number", …) for messages.
+func jsonTypeName(v string) string {
+	switch v {
+	case "object", "array", "array element":
+		return "an " + v
+	}
+	return "a " + v
 }
 
 // List walks every page of a collection endpoint, GET path?q with

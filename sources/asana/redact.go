@@ -18,6 +18,7 @@ import (
 var secrets struct {
 	sync.RWMutex
 	forms []string // each secret as it may appear: raw, JSON-escaped, URL-escaped
+	bytes [][]byte // the forms as bytes, for RedactBytes
 }
 
 // minSecretLen is the shortest value treated as a secret: shorter ones
@@ -49,6 +50,10 @@ func KeepSecret(s string) {
 	// Longest first: a secret that holds another (a refresh token that
 	// ends with a gid-like id) is replaced whole.
 	slices.SortStableFunc(secrets.forms, func(a, b string) int { return len(b) - len(a) })
+	secrets.bytes = secrets.bytes[:0]
+	for _, f := range secrets.forms {
+		secrets.bytes = append(secrets.bytes, []byte(f))
+	}
 }
 
 // KeepSecrets adds the credentials of cr to the secrets Redact removes.
@@ -78,9 +83,9 @@ func Redact(s string) string {
 func RedactBytes(b []byte) []byte {
 	secrets.RLock()
 	defer secrets.RUnlock()
-	for _, f := range secrets.forms {
-		if bytes.Contains(b, []byte(f)) {
-			b = bytes.ReplaceAll(b, []byte(f), []byte(redacted))
+	for _, f := range secrets.bytes {
+		if bytes.Contains(b, f) {
+			b = bytes.ReplaceAll(b, f, []byte(redacted))
 		}
 	}
 	return b
