@@ -139,20 +139,7 @@ func TestHardening08InconsistentCopiesOnceInParquet(t *testing.T) {
 	})
 	sim = srv.Sim
 	acct := srv.Account()
-	projects := acct.Projects(acct.Organization())
-	for _, p := range projects {
-		for _, tk := range acct.ProjectTasks(p) {
-			o := acct.Object(tk)
-			if pr, _ := o["projects"].([]any); task == "" && o["assignee"] == nil && o["parent"] == nil && len(pr) == 1 {
-				p1, task = p, tk
-			}
-		}
-	}
-	for _, p := range projects {
-		if p != p1 {
-			p2 = p
-		}
-	}
+	task, p1, p2 = acct.LoneTask()
 	if task == "" || p2 == "" {
 		t.Fatal("no unassigned task without parent in one project, and no second project")
 	}

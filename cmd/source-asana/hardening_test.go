@@ -511,23 +511,7 @@ func TestHardening08InconsistentCopiesWrittenOnce(t *testing.T) {
 	acct := srv.Account()
 	// An unassigned task without parent, in one project; a second project
 	// of the same workspace lists it too.
-	projects := acct.Projects(acct.Organization())
-	for _, p := range projects {
-		for _, tk := range acct.ProjectTasks(p) {
-			o := acct.Object(tk)
-			if pr, _ := o["projects"].([]any); o["assignee"] == nil && o["parent"] == nil && len(pr) == 1 {
-				p1, task = p, tk
-			}
-		}
-		if task != "" {
-			break
-		}
-	}
-	for _, p := range projects {
-		if p != p1 {
-			p2 = p
-		}
-	}
+	task, p1, p2 = acct.LoneTask()
 	if task == "" || p2 == "" {
 		t.Fatal("no unassigned task without parent in one project, and no second project")
 	}

@@ -300,3 +300,32 @@ func (a *Account) Events(resourceGID string) []map[string]any {
 	}
 	return out
 }
+
+// LoneTask returns a task of an organization project that is in that
+// project alone, with no assignee and no parent (a task whose one owning
+// listing is its project's), the project, and another project of the
+// organization; "" when the account has none.
+func (a *Account) LoneTask() (task, project, other string) {
+	projects := a.Projects(a.Organization())
+	for _, p := range projects {
+		for _, tk := range a.ProjectTasks(p) {
+			o := a.Object(tk)
+			if pr, _ := o["projects"].([]any); o["assignee"] == nil && o["parent"] == nil && len(pr) == 1 {
+				task, project = tk, p
+				break
+			}
+		}
+		if task != "" {
+			break
+		}
+	}
+	for _, p := range projects {
+		if p != project {
+			other = p
+		}
+	}
+	if task == "" || other == "" {
+		return "", "", ""
+	}
+	return task, project, other
+}
