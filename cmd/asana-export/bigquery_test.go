@@ -10,7 +10,6 @@ import (
 	bq "cloud.google.com/go/bigquery"
 	"cloud.google.com/go/civil"
 	"github.com/google/go-cmp/cmp"
-	"google.golang.org/api/iterator"
 
 	"github.com/asana-beam/asana-beam/cmd/internal/cli"
 	"github.com/asana-beam/asana-beam/sinks/bigquery"
@@ -51,20 +50,7 @@ func TestExportToBigQuery(t *testing.T) {
 	defer c.Close()
 	query := func(sql string) [][]bq.Value {
 		t.Helper()
-		it, err := c.Query(sql).Read(t.Context())
-		if err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-		var rows [][]bq.Value
-		for {
-			var row []bq.Value
-			if err := it.Next(&row); err == iterator.Done {
-				return rows
-			} else if err != nil {
-				t.Fatalf("%s: %v", sql, err)
-			}
-			rows = append(rows, row)
-		}
+		return bqQuery(t, c, sql)
 	}
 	table := func(name string) string { return "`" + emu.Project + "." + emu.Dataset + "." + name + "`" }
 
