@@ -60,26 +60,13 @@ func decodePage(body []byte, p *page) error {
 		NextPage json.RawMessage    `json:"next_page"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field == "data" {
-			return &errMalformed{fmt.Sprintf("the response's \"data\" is %s, not an array", jsonTypeName(te.Value))}
-		}
-		if errors.As(err, &te) && strings.HasPrefix(te.Field, "next_page") {
-			return &errMalformed{fmt.Sprintf("the response's \"next_page\" is %s", jsonTypeName(te.Value))}
-		}
-		return &errMalformed{"the response is not an object with \"data\""}
+		return envelopeError(err)
 	}
-	if env.Data == nil {
-		k := "missing"
-		if bytes.Contains(body, []byte(`"data"`)) {
-			k = "null"
-		}
-		return &errMalformed{fmt.Sprintf("the response's \"data\" is %s, not an array", k)}
+	data, err := records(env.Data, body)
+	if err != nil {
+		return err
 	}
-	if len(*env.Data) > MaxPageItems {
-		return &Error{Kind: KindTransient, Message: fmt.Sprintf("a page holds more than %d records (%d were asked for)", MaxPageItems, PageSize), Err: errGiveUp}
-	}
-	p.Data = *env.Data
+	p.Data = data
 	p.NextPage = ""
 	switch jsonKind(env.NextPage) {
 	case "missing", "null":
@@ -95,6 +82,35 @@ func decodePage(body []byte, p *page) error {
 		return &errMalformed{fmt.Sprintf("the response's \"next_page\" is %s", jsonKind(env.NextPage))}
 	}
 	return nil
+}
+
+// envelopeError describes an answer whose envelope (data, next_page) is
+// not what a collection endpoint sends.
+func envelopeError(err error) error {
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &te) && te.Field == "data":
+		return &errMalformed{fmt.Sprintf("the response's \"data\" is %s, not an array", jsonTypeName(te.Value))}
+	case errors.As(err, &te) && strings.HasPrefix(te.Field, "next_page"):
+		return &errMalformed{fmt.Sprintf("the response's \"next_page\" is %s", jsonTypeName(te.Value))}
+	}
+	return &errMalformed{"the response is not an object with \"data\""}
+}
+
+// records checks the "data" of a collection answer, decoded as a pointer
+// (nil when null or missing), against MaxPageItems.
+func records(data *[]json.RawMessage, body []byte) ([]json.RawMessage, error) {
+	if data == nil {
+		k := "missing"
+		if bytes.Contains(body, []byte(`"data"`)) {
+			k = "null"
+		}
+		return nil, &errMalformed{fmt.Sprintf("the response's \"data\" is %s, not an array", k)}
+	}
+	if len(*data) > MaxPageItems {
+		return nil, &Error{Kind: KindTransient, Message: fmt.Sprintf("a page holds more than %d records (%d were asked for)", MaxPageItems, PageSize), Err: errGiveUp}
+	}
+	return *data, nil
 }
 
 // jsonTypeName names the JSON type encoding/json reports in an
@@ -253,26 +269,19 @@ func (c *Client) Events(ctx context.Context, resource, sync string, q url.Values
 	var ep EventsPage
 	err := c.get(ctx, "/events", q, func(body []byte) error {
 		var p struct {
-			Data    json.RawMessage `json:"data"`
-			Sync    string          `json:"sync"`
-			HasMore bool            `json:"has_more"`
+			Data    *[]json.RawMessage `json:"data"`
+			Sync    string             `json:"sync"`
+			HasMore bool               `json:"has_more"`
 		}
 		if err := json.Unmarshal(body, &p); err != nil {
-			return &errMalformed{"the events response is not an object with \"data\" and \"sync\""}
+			return envelopeError(err)
 		}
-		var pg page
-		if err := decodePage([]byte(`{"data":`+string(orNull(p.Data))+`}`), &pg); err != nil {
+		events, err := records(p.Data, body)
+		if err != nil {
 			return err
 		}
-		ep = EventsPage{Events: pg.Data, Sync: p.Sync, HasMore: p.HasMore}
+		ep = EventsPage{Events: events, Sync: p.Sync, HasMore: p.HasMore}
 		return nil
 	})
 	return ep, err
-}
-
-func orNull(v json.RawMessage) json.RawMessage {
-	if len(v) == 0 {
-		return json.RawMessage("null")
-	}
-	return v
 }
