@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io/fs"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -109,40 +108,14 @@ func TestHardening02EchoedSecretsNotInTheExport(t *testing.T) {
 // Item 8: a task whose copies in two projects each claim only their own
 // project is in the Parquet export once.
 func TestHardening08InconsistentCopiesOnceInParquet(t *testing.T) {
-	var p1, p2, task string
-	var sim *asanatest.Sim
-	srv := tamperedExport(t, func(r *http.Request, a *asanatest.Answer) {
-		p := r.URL.Query().Get("project")
-		if r.URL.Path != "/api/1.0/tasks" || (p != p1 && p != p2) || r.URL.Query().Has("offset") {
-			return
-		}
-		var page map[string]any
-		json.Unmarshal(a.Body, &page)
-		recs, _ := page["data"].([]any)
-		if p == p2 {
-			req := httptest.NewRequest(http.MethodGet, "/api/1.0/tasks/"+task+"?"+url.Values{"opt_fields": {r.URL.Query().Get("opt_fields")}}.Encode(), nil)
-			req.Header.Set("Authorization", r.Header.Get("Authorization"))
-			rec := httptest.NewRecorder()
-			sim.ServeHTTP(rec, req)
-			var env struct{ Data map[string]any }
-			json.Unmarshal(rec.Body.Bytes(), &env)
-			recs = append(recs, env.Data)
-		}
-		for _, rec := range recs {
-			if m := rec.(map[string]any); m["gid"] == task {
-				m["projects"] = []map[string]string{{"gid": p, "resource_type": "project"}}
-				m["memberships"] = []map[string]any{{"project": map[string]string{"gid": p, "resource_type": "project"}}}
-			}
-		}
-		page["data"] = recs
-		a.Body, _ = json.Marshal(page)
-	})
-	sim = srv.Sim
-	acct := srv.Account()
-	task, p1, p2 = acct.LoneTask()
-	if task == "" || p2 == "" {
+	sim := asanatest.New(asanatest.Options{Seed: 1, ServiceAccount: true})
+	task, p1, p2 := sim.Account().LoneTask()
+	if task == "" {
 		t.Fatal("no unassigned task without parent in one project, and no second project")
 	}
+	srv := asanatest.NewTamperedServer(sim, asanatest.DisagreeingCopies(sim, task, p1, p2))
+	defer srv.Close()
+	acct := srv.Account()
 	dir := t.TempDir()
 	if r := exportTampered(t, srv, dir, "tasks"); r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)

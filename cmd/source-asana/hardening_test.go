@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os/exec"
 	"slices"
 	"strings"
@@ -110,19 +109,13 @@ func isList(r *http.Request, path string) bool {
 	return r.Method == http.MethodGet && r.URL.Path == "/api/1.0"+path
 }
 
-// simData asks the simulator itself for path, as r would (r's token and
-// opt_fields), and returns the "data" of the answer.
+// simData asks the simulator itself for path, as r would.
 func simData(t *testing.T, sim *asanatest.Sim, r *http.Request, path string) json.RawMessage {
-	q := url.Values{"opt_fields": {r.URL.Query().Get("opt_fields")}}
-	req := httptest.NewRequest(http.MethodGet, "/api/1.0"+path+"?"+q.Encode(), nil)
-	req.Header.Set("Authorization", r.Header.Get("Authorization"))
-	rec := httptest.NewRecorder()
-	sim.ServeHTTP(rec, req)
-	var env struct{ Data json.RawMessage }
-	if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil || rec.Code != 200 {
-		t.Errorf("simulator: GET %s: %d %s", path, rec.Code, rec.Body)
+	data, err := sim.DataAs(r, path)
+	if err != nil {
+		t.Errorf("simulator: %v", err)
 	}
-	return env.Data
+	return data
 }
 
 // pageOf decodes a page body into its records, as maps.
@@ -483,38 +476,15 @@ func TestHardening07SubtaskCycle(t *testing.T) {
 // Item 8: a task whose copies in two projects each claim only their own
 // project is written once.
 func TestHardening08InconsistentCopiesWrittenOnce(t *testing.T) {
-	var p1, p2, task string
-	var sim *asanatest.Sim
-	srv := tampered(t, func(r *http.Request, ans *asanatest.Answer) {
-		p := r.URL.Query().Get("project")
-		if !isList(r, "/tasks") || (p != p1 && p != p2) || r.URL.Query().Has("offset") {
-			return
-		}
-		recs := pageOf(t, ans.Body)
-		var page map[string]any
-		json.Unmarshal(ans.Body, &page)
-		if p == p2 {
-			var rec map[string]any
-			json.Unmarshal(simData(t, sim, r, "/tasks/"+task), &rec)
-			recs = append(recs, rec)
-		}
-		for _, rec := range recs {
-			if rec["gid"] == task {
-				rec["projects"] = []map[string]string{{"gid": p, "resource_type": "project"}}
-				rec["memberships"] = []map[string]any{{"project": map[string]string{"gid": p, "resource_type": "project"}}}
-			}
-		}
-		page["data"] = recs
-		ans.Body = mustJSON(page)
-	})
-	sim = srv.Sim
-	acct := srv.Account()
+	sim := asanatest.New(asanatest.Options{Seed: 1, ServiceAccount: true})
 	// An unassigned task without parent, in one project; a second project
 	// of the same workspace lists it too.
-	task, p1, p2 = acct.LoneTask()
-	if task == "" || p2 == "" {
+	task, p1, p2 := sim.Account().LoneTask()
+	if task == "" {
 		t.Fatal("no unassigned task without parent in one project, and no second project")
 	}
+	srv := asanatest.NewTamperedServer(sim, asanatest.DisagreeingCopies(sim, task, p1, p2))
+	defer srv.Close()
 	r, o := hardRead(t, srv, nil, "tasks")
 	if r.code != 0 || o.status["tasks"] != "COMPLETE" {
 		t.Errorf("exit %d, tasks %s; want exit 0 and COMPLETE", r.code, o.status["tasks"])

@@ -2,9 +2,12 @@ package asanatest
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 )
 
@@ -80,4 +83,54 @@ func (r *repeater) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return n, nil
+}
+
+// DisagreeingCopies is a Rewrite under which the first pages of the
+// tasks of projects p1 and p2 each hold a copy of task that claims that
+// project alone (its projects and memberships): a task in two projects
+// whose copies disagree. p2's copy is the simulator's record of task, as
+// the request would get it (its token and opt_fields).
+func DisagreeingCopies(sim *Sim, task, p1, p2 string) Rewrite {
+	return func(r *http.Request, a *Answer) {
+		p := r.URL.Query().Get("project")
+		if r.URL.Path != apiPrefix+"/tasks" || (p != p1 && p != p2) || r.URL.Query().Has("offset") {
+			return
+		}
+		var page map[string]any
+		if json.Unmarshal(a.Body, &page) != nil {
+			return
+		}
+		recs, _ := page["data"].([]any)
+		if p == p2 {
+			var rec map[string]any
+			if data, err := sim.DataAs(r, "/tasks/"+task); err == nil && json.Unmarshal(data, &rec) == nil {
+				recs = append(recs, rec)
+			}
+		}
+		for _, rec := range recs {
+			if m, _ := rec.(map[string]any); m["gid"] == task {
+				m["projects"] = []map[string]string{{"gid": p, "resource_type": "project"}}
+				m["memberships"] = []map[string]any{{"project": map[string]string{"gid": p, "resource_type": "project"}}}
+			}
+		}
+		page["data"] = recs
+		if b, err := json.Marshal(page); err == nil {
+			a.Body = b
+		}
+	}
+}
+
+// DataAs asks the simulator for GET path (under /api/1.0) as the request
+// r would (r's token and opt_fields) and returns the "data" of a 200.
+func (s *Sim) DataAs(r *http.Request, path string) (json.RawMessage, error) {
+	q := url.Values{"opt_fields": {r.URL.Query().Get("opt_fields")}}
+	req := httptest.NewRequest(http.MethodGet, apiPrefix+path+"?"+q.Encode(), nil)
+	req.Header.Set("Authorization", r.Header.Get("Authorization"))
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	var env struct{ Data json.RawMessage }
+	if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil || rec.Code != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %d %s", path, rec.Code, rec.Body)
+	}
+	return env.Data, nil
 }
