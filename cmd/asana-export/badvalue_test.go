@@ -16,7 +16,6 @@ import (
 	"time"
 
 	bq "cloud.google.com/go/bigquery"
-	"google.golang.org/api/iterator"
 
 	"github.com/asana-beam/asana-beam/sinks/bigquery"
 	"github.com/asana-beam/asana-beam/sinks/bigquery/bqtest"
@@ -207,10 +206,10 @@ func TestHardening12BadValue(t *testing.T) {
 		defer c.Close()
 		table := func(name string) string { return "`" + emu.Project + "." + emu.Dataset + "." + name + "`" }
 		want := srv.Account().Expected(nil)["tasks"]
-		if n := bqQuery(t, c, "SELECT COUNT(*) FROM "+table("tasks"))[0][0]; n != int64(len(want)) {
+		if n := bqtest.Query(t, c, "SELECT COUNT(*) FROM "+table("tasks"))[0][0]; n != int64(len(want)) {
 			t.Errorf("tasks has %v rows, the simulator %d tasks", n, len(want))
 		}
-		rows := bqQuery(t, c, "SELECT gid, name, resource_subtype, created_at, due_on, num_likes, completed, "+
+		rows := bqtest.Query(t, c, "SELECT gid, name, resource_subtype, created_at, due_on, num_likes, completed, "+
 			"ARRAY(SELECT m.project.gid FROM UNNEST(memberships) AS m WITH OFFSET o ORDER BY o) FROM "+table("tasks")+" WHERE gid = '"+target+"'")
 		if len(rows) != 1 {
 			t.Fatalf("%d rows of task %s, want 1", len(rows), target)
@@ -237,7 +236,7 @@ func TestHardening12BadValue(t *testing.T) {
 		}
 
 		// The warnings in the runs table, and on stderr.
-		run := bqQuery(t, c, "SELECT warnings, warning_count FROM "+table(bigquery.RunsTable)+" WHERE stream = 'tasks'")
+		run := bqtest.Query(t, c, "SELECT warnings, warning_count FROM "+table(bigquery.RunsTable)+" WHERE stream = 'tasks'")
 		if len(run) != 1 {
 			t.Fatalf("%d rows of tasks in %s, want 1", len(run), bigquery.RunsTable)
 		}
@@ -345,23 +344,4 @@ console.log(JSON.stringify((await conn.runAndReadAll(process.env.DUCK_SQL)).getR
 		t.Fatalf("DuckDB's answer %q: %v", out, err)
 	}
 	return rows
-}
-
-// bqQuery returns the rows of a query.
-func bqQuery(t *testing.T, c *bq.Client, sql string) [][]bq.Value {
-	t.Helper()
-	it, err := c.Query(sql).Read(t.Context())
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	var rows [][]bq.Value
-	for {
-		var row []bq.Value
-		if err := it.Next(&row); err == iterator.Done {
-			return rows
-		} else if err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-		rows = append(rows, row)
-	}
 }

@@ -50,7 +50,7 @@ func TestExportToBigQuery(t *testing.T) {
 	defer c.Close()
 	query := func(sql string) [][]bq.Value {
 		t.Helper()
-		return bqQuery(t, c, sql)
+		return bqtest.Query(t, c, sql)
 	}
 	table := func(name string) string { return "`" + emu.Project + "." + emu.Dataset + "." + name + "`" }
 

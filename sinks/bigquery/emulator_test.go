@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	bq "cloud.google.com/go/bigquery"
-	"google.golang.org/api/iterator"
 
 	"github.com/asana-beam/asana-beam/sinks/bigquery/bqtest"
 )
@@ -61,25 +60,4 @@ func newDataset(t *testing.T, c *bq.Client) string {
 		t.Fatalf("creating dataset %s: %v\n%s", name, err, emu.Log())
 	}
 	return name
-}
-
-// query returns the rows of a query.
-func query(t *testing.T, c *bq.Client, sql string) [][]bq.Value {
-	t.Helper()
-	it, err := c.Query(sql).Read(t.Context())
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	var rows [][]bq.Value
-	for {
-		var row []bq.Value
-		err := it.Next(&row)
-		if err == iterator.Done {
-			return rows
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-		rows = append(rows, row)
-	}
 }

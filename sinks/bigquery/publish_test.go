@@ -12,6 +12,7 @@ import (
 	"google.golang.org/api/iterator"
 
 	"github.com/asana-beam/asana-beam/sinks"
+	"github.com/asana-beam/asana-beam/sinks/bigquery/bqtest"
 	"github.com/asana-beam/asana-beam/sources/asana/schemas"
 )
 
@@ -51,7 +52,7 @@ func stage(t *testing.T, c *bq.Client, l Load, stream string, gids ...string) St
 func gids(t *testing.T, c *bq.Client, l Load, table string) []string {
 	t.Helper()
 	var out []string
-	for _, row := range query(t, c, "SELECT gid FROM `"+l.Project+"."+l.Dataset+"."+table+"` ORDER BY gid") {
+	for _, row := range bqtest.Query(t, c, "SELECT gid FROM `"+l.Project+"."+l.Dataset+"."+table+"` ORDER BY gid") {
 		out = append(out, row[0].(string))
 	}
 	return out

@@ -13,6 +13,7 @@ import (
 	"cloud.google.com/go/civil"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/asana-beam/asana-beam/sinks/bigquery/bqtest"
 	"github.com/asana-beam/asana-beam/sinks/tabular"
 )
 
@@ -59,7 +60,7 @@ func TestWriterLoadsRows(t *testing.T) {
 	if tw.Rows() != 3 || tw.Buffered() != 0 {
 		t.Errorf("Rows %d, Buffered %d, want 3 and 0", tw.Rows(), tw.Buffered())
 	}
-	got := query(t, c, "SELECT gid, name, created_at, due_on, ARRAY(SELECT m.project.gid FROM UNNEST(memberships) AS m), num_likes, completed FROM `"+
+	got := bqtest.Query(t, c, "SELECT gid, name, created_at, due_on, ARRAY(SELECT m.project.gid FROM UNNEST(memberships) AS m), num_likes, completed FROM `"+
 		testProject+"."+ds+".tasks` ORDER BY gid")
 	want := [][]bq.Value{
 		{"1", "Ship it", time.Date(2024, 3, 1, 12, 34, 56, 789012000, time.UTC), civil.Date{Year: 2024, Month: 3, Day: 5}, []bq.Value{"p1", "p2"}, int64(3), false},
@@ -82,7 +83,7 @@ func TestWriterLoadsRows(t *testing.T) {
 	if err := ew.Close(ctx); err != nil {
 		t.Fatalf("Close: %v\n%s", err, emu.Log())
 	}
-	got = query(t, c, "SELECT change.field, change.new_value, change.added_value FROM `"+testProject+"."+ds+".events`")
+	got = bqtest.Query(t, c, "SELECT change.field, change.new_value, change.added_value FROM `"+testProject+"."+ds+".events`")
 	if len(got) != 1 || got[0][0] != "assignee" || got[0][2] != nil {
 		t.Fatalf("events: %#v", got)
 	}
@@ -151,7 +152,7 @@ func TestWriterBadValues(t *testing.T) {
 	if err := w.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	got := query(t, c, "SELECT gid, name, due_on, num_likes, completed, ARRAY(SELECT t.gid FROM UNNEST(tags) AS t), "+
+	got := bqtest.Query(t, c, "SELECT gid, name, due_on, num_likes, completed, ARRAY(SELECT t.gid FROM UNNEST(tags) AS t), "+
 		"ARRAY(SELECT CONCAT(IFNULL(m.project.gid, 'NULL'), ' ', IFNULL(m.project.name, 'NULL')) FROM UNNEST(memberships) AS m WITH OFFSET o ORDER BY o) FROM `"+
 		testProject+"."+ds+".tasks` ORDER BY gid")
 	want := [][]bq.Value{
@@ -237,7 +238,7 @@ func TestWriterLargeLoad(t *testing.T) {
 	if err := w.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	got := query(t, c, "SELECT COUNT(*), SUM(LENGTH(notes)) FROM `"+testProject+"."+ds+".tasks`")
+	got := bqtest.Query(t, c, "SELECT COUNT(*), SUM(LENGTH(notes)) FROM `"+testProject+"."+ds+".tasks`")
 	if !cmp.Equal(got, [][]bq.Value{{int64(n), int64(n * len(notes))}}) {
 		t.Errorf("got %v, want %d rows of notes of %d characters", got, n, len(notes))
 	}

@@ -22,7 +22,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
+
+	bq "cloud.google.com/go/bigquery"
+	"google.golang.org/api/iterator"
 )
 
 // EnvBinary names the environment variable that may give the emulator's
@@ -170,4 +174,25 @@ func tail(s string) string {
 		s = "..." + s[len(s)-2000:]
 	}
 	return s
+}
+
+// Query returns the rows of a query, failing t on an error.
+func Query(t testing.TB, c *bq.Client, sql string) [][]bq.Value {
+	t.Helper()
+	it, err := c.Query(sql).Read(t.Context())
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	var rows [][]bq.Value
+	for {
+		var row []bq.Value
+		err := it.Next(&row)
+		if err == iterator.Done {
+			return rows
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		rows = append(rows, row)
+	}
 }
