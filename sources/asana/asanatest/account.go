@@ -185,12 +185,24 @@ func (a *Account) Sections(projectGID string) []string {
 // ProjectTasks returns the tasks listed in a project (GET
 // /projects/{gid}/tasks): its top-level tasks and subtasks added to it.
 func (a *Account) ProjectTasks(projectGID string) []string {
-	return listGIDs(a, projectGID, func(p *project) []*task { return p.tasks }, nil)
+	a.s.mu.RLock()
+	p, _ := a.s.d.byGID[projectGID].(*project)
+	a.s.mu.RUnlock()
+	if p == nil {
+		return nil
+	}
+	return listGIDs(a, projectGID, func(p *project) []*task { return p.tasks }, inProject(p))
 }
 
 // SectionTasks returns the tasks of a section.
 func (a *Account) SectionTasks(sectionGID string) []string {
-	return listGIDs(a, sectionGID, func(s *section) []*task { return s.tasks }, nil)
+	a.s.mu.RLock()
+	s, _ := a.s.d.byGID[sectionGID].(*section)
+	a.s.mu.RUnlock()
+	if s == nil {
+		return nil
+	}
+	return listGIDs(a, sectionGID, func(s *section) []*task { return s.tasks }, inSection(s))
 }
 
 // Subtasks returns the direct subtasks of a task.

@@ -120,9 +120,8 @@ func (s *Sim) activityLocked(at int64) string {
 		return t.gid
 	case 3:
 		u := pick(r, t.ws.users)
-		t.assignee, t.assignedBy = u, actor
-		k := assignedKey(u, t.ws)
-		d.assigned[k] = append(d.assigned[k], t)
+		s.assignLocked(t, u) // listed under u once, even if u had it before
+		t.assignedBy = actor
 		st := newStory(stAssigned)
 		st.user = u
 		changed("assignee", obj(kUser, u))

@@ -234,11 +234,58 @@ func (s *Sim) AddEvent(spec EventSpec) error {
 
 var errSyncInvalid = errors.New("invalid sync token")
 
+// syncExpiry records the sync tokens expired on demand (ExpireSyncTokens,
+// ExpireSyncTokensOlderThan). A token's signature covers the expiry
+// generation of its resource, so raising the generation invalidates every
+// token issued before.
+type syncExpiry struct {
+	gen       map[string]uint32 // per resource
+	all       uint32            // every resource
+	notBefore int64             // ms: tokens issued earlier are expired
+}
+
+// syncMsg is what a sync token's signature covers. The caller holds s.mu.
+func (s *Sim) syncMsg(resource, seq, ts string) string {
+	msg := "sync|" + resource + "|" + seq + "|" + ts
+	if g := s.syncExp.gen[resource] + s.syncExp.all; g > 0 {
+		msg += "|" + strconv.FormatUint(uint64(g), 10)
+	}
+	return msg
+}
+
 func (s *Sim) syncToken(resource string, seq int64, now time.Time) string {
 	var ts [8]byte
 	binary.BigEndian.PutUint64(ts[:], uint64(now.UnixMilli()))
-	msg := "sync|" + resource + "|" + strconv.FormatInt(seq, 10) + "|" + hex.EncodeToString(ts[:])
+	msg := s.syncMsg(resource, strconv.FormatInt(seq, 10), hex.EncodeToString(ts[:]))
 	return sigHex(s, msg)[:16] + hex.EncodeToString(ts[:]) + ":" + strconv.FormatInt(seq, 10)
+}
+
+// ExpireSyncTokens expires every sync token issued so far for resource (a
+// project or task gid), or for every resource if resource is "", as Asana
+// does once it no longer holds the events a token points at (it keeps
+// them about a day): the next GET /events with such a token answers 412
+// with a fresh token, which works from then on. Events since the old
+// token are not delivered to the new one.
+func (s *Sim) ExpireSyncTokens(resource string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if resource == "" {
+		s.syncExp.all++
+		return
+	}
+	if s.syncExp.gen == nil {
+		s.syncExp.gen = map[string]uint32{}
+	}
+	s.syncExp.gen[resource]++
+}
+
+// ExpireSyncTokensOlderThan expires every sync token issued more than age
+// ago on the simulated clock, whatever Options.SyncTTL says (as if Asana
+// had dropped the events older than age).
+func (s *Sim) ExpireSyncTokensOlderThan(age time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.syncExp.notBefore = max(s.syncExp.notBefore, s.Now().Add(-age).UnixMilli())
 }
 
 func (s *Sim) parseSyncToken(tok, resource string, now time.Time) (int64, error) {
@@ -254,12 +301,12 @@ func (s *Sim) parseSyncToken(tok, resource string, now time.Time) (int64, error)
 	if err != nil {
 		return 0, errSyncInvalid
 	}
-	msg := "sync|" + resource + "|" + n + "|" + h[16:]
+	msg := s.syncMsg(resource, n, h[16:])
 	if !hmac.Equal([]byte(sigHex(s, msg)[:16]), []byte(h[:16])) {
 		return 0, errSyncInvalid
 	}
 	iat := time.UnixMilli(int64(binary.BigEndian.Uint64(ts)))
-	if now.Sub(iat) >= s.opts.SyncTTL {
+	if now.Sub(iat) >= s.opts.SyncTTL || iat.UnixMilli() < s.syncExp.notBefore {
 		return 0, errSyncInvalid
 	}
 	return seq, nil

@@ -408,7 +408,7 @@ func (c *call) listProjectTasks() {
 		return
 	}
 	if keep, ok := c.taskFilter(false); ok {
-		c.page(listOf(kTask, p.tasks, keep))
+		c.page(listOf(kTask, p.tasks, and(inProject(p), keep)))
 	}
 }
 
@@ -418,7 +418,7 @@ func (c *call) listSectionTasks() {
 		return
 	}
 	if keep, ok := c.taskFilter(false); ok {
-		c.page(listOf(kTask, s.tasks, keep))
+		c.page(listOf(kTask, s.tasks, and(inSection(s), keep)))
 	}
 }
 
@@ -452,15 +452,15 @@ func (c *call) listTasks() {
 	switch {
 	case has("project"):
 		if p, ok := lookup[*project](c, "project", c.q.Get("project")); ok {
-			c.page(listOf(kTask, p.tasks, keep))
+			c.page(listOf(kTask, p.tasks, and(inProject(p), keep)))
 		}
 	case has("section"):
 		if s, ok := lookup[*section](c, "section", c.q.Get("section")); ok {
-			c.page(listOf(kTask, s.tasks, keep))
+			c.page(listOf(kTask, s.tasks, and(inSection(s), keep)))
 		}
 	case has("tag"):
 		if t, ok := lookup[*tag](c, "tag", c.q.Get("tag")); ok {
-			c.page(listOf(kTask, t.tasks, keep))
+			c.page(listOf(kTask, t.tasks, and(hasTag(t), keep)))
 		}
 	case has("user_task_list"):
 		// The simulated account has no user task lists.
@@ -675,7 +675,7 @@ func (c *call) getTag() {
 
 func (c *call) listTagTasks() {
 	if t, ok := pathObj[*tag](c, 0); ok {
-		c.page(listOf(kTask, t.tasks, nil))
+		c.page(listOf(kTask, t.tasks, hasTag(t)))
 	}
 }
 

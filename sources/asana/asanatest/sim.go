@@ -159,6 +159,7 @@ type Sim struct {
 	oauth   oauthState
 	limiter *limiter
 	events  eventLog
+	syncExp syncExpiry
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
