@@ -11,10 +11,21 @@
 // On start it prints the base URL, a personal access token, the OAuth
 // client credentials and the number of objects per resource type to
 // stderr, then serves until interrupted.
+//
+// Two hooks change the running account, for trying an incremental sync by
+// hand (no token needed; the simulator listens on loopback by default):
+//
+//	POST /_sim/changes?seed=N[&per_kind=K][&kinds=task_created,tag_deleted,…]
+//	    applies a batch of changes (asanatest.Sim.ApplyChanges) and answers
+//	    its change log as JSON.
+//	POST /_sim/expire_sync_tokens[?resource=GID][&older_than=1h]
+//	    expires the sync tokens of one resource (or all), or those older
+//	    than a duration: their next GET /events answers 412.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,6 +35,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -171,7 +183,9 @@ func run(args []string, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "  %-22s %d\n", plural+":", counts[t])
 	}
 
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stderr, "  changes:        POST %s/_sim/changes?seed=N, POST %s/_sim/expire_sync_tokens?resource=GID\n", base, base)
+
+	srv := &http.Server{Handler: withHooks(sim), ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
@@ -185,4 +199,69 @@ func run(args []string, stderr io.Writer) error {
 		defer cancel()
 		return srv.Shutdown(sctx)
 	}
+}
+
+// withHooks serves the /_sim/ hooks and passes everything else to sim.
+func withHooks(sim *asanatest.Sim) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", sim)
+	mux.HandleFunc("POST /_sim/changes", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		var b asanatest.ChangeBatch
+		var err error
+		if v := q.Get("seed"); v != "" {
+			if b.Seed, err = strconv.ParseInt(v, 10, 64); err != nil {
+				hookError(w, 400, "seed: "+err.Error())
+				return
+			}
+		}
+		if v := q.Get("per_kind"); v != "" {
+			if b.PerKind, err = strconv.Atoi(v); err != nil || b.PerKind < 1 || b.PerKind > 1000 {
+				hookError(w, 400, "per_kind: want 1 to 1000")
+				return
+			}
+		}
+		if v := q.Get("kinds"); v != "" {
+			for _, k := range strings.Split(v, ",") {
+				b.Kinds = append(b.Kinds, asanatest.ChangeKind(strings.TrimSpace(k)))
+			}
+		}
+		l, err := sim.ApplyChanges(b)
+		if l == nil {
+			hookError(w, 400, err.Error())
+			return
+		}
+		status := 200
+		resp := struct {
+			*asanatest.ChangeLog
+			Error string `json:"error,omitempty"`
+		}{ChangeLog: l}
+		if err != nil { // some changes were made: say which, and what failed
+			status, resp.Error = 409, err.Error()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(resp)
+	})
+	mux.HandleFunc("POST /_sim/expire_sync_tokens", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if v := q.Get("older_than"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				hookError(w, 400, "older_than: want a duration such as 1h")
+				return
+			}
+			sim.ExpireSyncTokensOlderThan(d)
+		} else {
+			sim.ExpireSyncTokens(q.Get("resource"))
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	return mux
+}
+
+func hookError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }

@@ -113,45 +113,45 @@ type ChangeBatch struct {
 
 // AppliedChange is one change of a batch.
 type AppliedChange struct {
-	Kind ChangeKind
+	Kind ChangeKind `json:"kind"`
 	// GID is the object the change is about: the task (new, changed,
 	// moved, deleted), the new story or attachment, the project, section,
 	// tag or user.
-	GID string
+	GID string `json:"gid"`
 	// Related are the other objects involved, by kind: the project and
 	// section a task was created in or moved to (moves: old then new), the
 	// parent of a new subtask, the task a comment or attachment was added
 	// to, the new assignee, the project of a section, the section a
 	// deleted section's tasks moved to, the tasks a deleted tag was
 	// removed from, the new section and task of a new project.
-	Related []string
+	Related []string `json:"related,omitempty"`
 }
 
 // StreamChanges is the net effect of a batch on one stream, relative to
 // the account before the batch. The lists are disjoint and in gid order.
 type StreamChanges struct {
 	// Created records did not exist before the batch and are live.
-	Created []string
+	Created []string `json:"created,omitempty"`
 	// Changed records were live before and after, and changed (or had a
 	// story, attachment, membership … added).
-	Changed []string
+	Changed []string `json:"changed,omitempty"`
 	// Deleted records were live before the batch and are deleted: a
 	// second sync emits a tombstone for each, never a live record.
-	Deleted []string
+	Deleted []string `json:"deleted,omitempty"`
 	// Undeleted records were deleted and undeleted during the batch: live
 	// before and after, with an "undeleted" event (and a new modified_at).
-	Undeleted []string
+	Undeleted []string `json:"undeleted,omitempty"`
 	// Cascaded records (stories and attachments of a deleted task) were
 	// live before and are gone with their task, with no event of their
 	// own: a second sync emits a tombstone or nothing, never a live
 	// record.
-	Cascaded []string
+	Cascaded []string `json:"cascaded,omitempty"`
 	// Stale records did not change themselves, and no event names them,
 	// but render the name of an object that did (a renamed task's stories,
 	// attachments and subtasks; a renamed project's tasks, sections,
 	// attachments and stories). Asana reports nothing for them either: a
 	// connector that did not re-read them still holds the old name.
-	Stale []string
+	Stale []string `json:"stale,omitempty"`
 }
 
 // ChangeLog is what ApplyChanges did.
@@ -159,18 +159,19 @@ type ChangeLog struct {
 	// Before and After bound the simulated time of the changes: every
 	// change's modified_at and every event's created_at lie in
 	// [Before, After].
-	Before, After time.Time
+	Before time.Time `json:"before"`
+	After  time.Time `json:"after"`
 	// Changes lists the changes in the order they were applied.
-	Changes []AppliedChange
+	Changes []AppliedChange `json:"changes"`
 	// Streams holds the net effect per stream of asana-beam's connector:
 	// "tasks", "stories", "attachments", "sections", "tags", "projects",
 	// "users". Streams the batch did not touch are absent.
-	Streams map[string]*StreamChanges
+	Streams map[string]*StreamChanges `json:"streams"`
 	// Projects are the projects whose event stream received events, in
 	// gid order (new projects are not among them: they have no events).
-	Projects []string
+	Projects []string `json:"projects"`
 	// Events is the number of events emitted.
-	Events int
+	Events int `json:"events"`
 }
 
 // Stream returns the changes of one stream (empty if untouched).
