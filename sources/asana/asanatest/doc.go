@@ -34,7 +34,12 @@
 //   - Events: 412 with a fresh sync token, then {data, sync, has_more} with
 //     at most 100 events per call, bubbling from tasks, subtasks and
 //     stories to projects. Events are produced at runtime by Sim.AddEvent,
-//     Sim.Activity, Sim.Delete or Options.ActivityInterval.
+//     Sim.Activity, Sim.Delete, Sim.ApplyChanges or
+//     Options.ActivityInterval; Sim.ExpireSyncTokens and
+//     ExpireSyncTokensOlderThan make stored tokens answer 412.
+//   - Change batches between two syncs (Sim.ApplyChanges): a seeded set of
+//     every change an incremental sync must handle, with Asana's events,
+//     and a ChangeLog of what each stream must re-emit or tombstone.
 //   - Premium gating on the free workspace (402), service-account gating of
 //     portfolios and organization exports (403), Options.Deny for per-object
 //     402/403/404/451.
