@@ -350,7 +350,7 @@ func TestExportBadInput(t *testing.T) {
 	}{
 		{"unknown stream", []string{"--config", good, "--streams", "users,usres"}, `--streams: unknown stream "usres"; the streams are attachments, `},
 		{"empty stream name", []string{"--config", good, "--streams", "users,"}, `--streams: unknown stream ""`},
-		{"unknown sink", []string{"--config", good, "--sink", "csv"}, `--sink: want parquet or bigquery, got "csv"`},
+		{"unknown sink", []string{"--config", good, "--sink", "csv"}, `--sink: want bigquery or parquet, got "csv"`},
 		{"bigquery without a dataset", []string{"--config", good, "--sink", "bigquery", "--bq_project", "p"}, "--sink bigquery needs --bq_project and --bq_dataset"},
 		{"unknown flag", []string{"--config", good, "--stream", "users"}, "flag provided but not defined: -stream"},
 		{"demo size", []string{"--demo", "--demo-size", "huge"}, `--demo-size: want one of [tiny small medium large], got "huge"`},

@@ -19,9 +19,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -33,26 +34,46 @@ import (
 
 	"github.com/asana-beam/asana-beam/cmd/internal/cli"
 	"github.com/asana-beam/asana-beam/pipeline"
-	"github.com/asana-beam/asana-beam/sinks/bigquery"
-	"github.com/asana-beam/asana-beam/sinks/parquet"
+	"github.com/asana-beam/asana-beam/sinks"
 	"github.com/asana-beam/asana-beam/sources/asana"
 )
 
-var (
-	configPath = flag.String("config", "", "connector configuration (JSON, as for Airbyte's source-asana); without it a personal access token is read from $"+cli.TokenEnv)
-	demo       = flag.Bool("demo", false, "export a simulated Asana account served in this process")
-	demoSize   = flag.String("demo-size", "small", "size of the simulated account: tiny, small, medium or large")
-	sink       = flag.String("sink", "parquet", "where to write: parquet or bigquery")
-	output     = flag.String("output", "asana-export", "output directory of the parquet sink: a local path or gs://bucket/prefix")
-	streamList = flag.String("streams", "", "comma-separated streams to export (default: all 20)")
-	rateWindow = flag.Duration("rate-window", time.Minute, "length of the rate-limit window (for simulators with scaled time)")
-	quiet      = flag.Bool("quiet", false, "no progress on stderr")
+// options are the command's own flags; Beam's are on flag.CommandLine too.
+type options struct {
+	config, sink, streams string
+	demo                  bool
+	demoSize              string
+	rateWindow            time.Duration
+	quiet                 bool
+	// credentialsSecret and secretManagerEndpoint: see runner.go.
+	credentialsSecret, secretManagerEndpoint string
+	// newSink describes a run of each kind of sink, with its flags.
+	newSink map[string]func(context.Context, sinks.Run) (sinks.Sink, error)
+}
 
-	bqProject  = flag.String("bq_project", "", "--sink bigquery: the project of the dataset, billed for the jobs")
-	bqDataset  = flag.String("bq_dataset", "", "--sink bigquery: the dataset (it must exist) that gets a table per stream")
-	bqLocation = flag.String("bq_location", "", "--sink bigquery: the location of the jobs, such as EU (default: the dataset's)")
-	bqEndpoint = flag.String("bq_endpoint", "", "--sink bigquery: the address of a BigQuery emulator, used without authentication; tables are then replaced by DML, as emulators have no copy jobs")
-)
+// opts are the flags of this process, registered as the package starts
+// (after Beam's: see beamFlags).
+var opts = newOptions(flag.CommandLine)
+
+func newOptions(fs *flag.FlagSet) *options {
+	o := &options{newSink: map[string]func(context.Context, sinks.Run) (sinks.Sink, error){}}
+	var kinds []string
+	for _, k := range sinks.Kinds() {
+		o.newSink[k.Name] = k.Flags(fs)
+		kinds = append(kinds, k.Name)
+	}
+	fs.StringVar(&o.config, "config", "", "connector configuration (JSON, as for Airbyte's source-asana); without it a personal access token is read from $"+cli.TokenEnv)
+	fs.BoolVar(&o.demo, "demo", false, "export a simulated Asana account served in this process")
+	fs.StringVar(&o.demoSize, "demo-size", "small", "size of the simulated account: tiny, small, medium or large")
+	fs.StringVar(&o.sink, "sink", "parquet", "where to write: "+strings.Join(kinds, " or "))
+	fs.StringVar(&o.streams, "streams", "", "comma-separated streams to export (default: all 20)")
+	fs.DurationVar(&o.rateWindow, "rate-window", time.Minute, "length of the rate-limit window (for simulators with scaled time)")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress on stderr")
+	fs.StringVar(&o.credentialsSecret, "credentials_secret", "", "Secret Manager secret version holding the Asana credentials (projects/P/secrets/S/versions/V): "+
+		"the workers read it with their service account; the job holds only its name. Holds a personal access token, or the credentials object of the config as JSON")
+	fs.StringVar(&o.secretManagerEndpoint, "secret_manager_endpoint", "", "Secret Manager's address, for tests and private endpoints (sent without Google auth)")
+	return o
+}
 
 func main() {
 	parseFlags(os.Args[1:])
@@ -76,24 +97,32 @@ const (
 )
 
 func run(ctx context.Context) (int, error) {
-	if *sink != "parquet" && *sink != "bigquery" {
-		return exitUsage, fmt.Errorf("--sink: want parquet or bigquery, got %q", *sink)
+	newSink, ok := opts.newSink[opts.sink]
+	if !ok {
+		return exitUsage, fmt.Errorf("--sink: want %s, got %q", strings.Join(slices.Sorted(maps.Keys(opts.newSink)), " or "), opts.sink)
 	}
-	if *sink == "bigquery" && (*bqProject == "" || *bqDataset == "") {
-		return exitUsage, errors.New("--sink bigquery needs --bq_project and --bq_dataset")
-	}
-	streams, err := selectStreams(*streamList)
+	streams, err := selectStreams(opts.streams)
 	if err != nil {
 		return exitUsage, err
 	}
-	plan, err := planRun(*output)
+	plan, err := planRun()
 	if err != nil {
+		return exitUsage, err
+	}
+	schemas := map[string]string{}
+	for _, s := range streams {
+		st, _ := asana.StreamByName(s)
+		schemas[s] = string(st.Schema)
+	}
+	// The sink's flags, before anything starts (its destination is
+	// checked below, once the run is described).
+	if _, err := newSink(ctx, sinks.Run{Schemas: schemas, DryRun: true, Elsewhere: plan.elsewhere}); err != nil {
 		return exitUsage, err
 	}
 	var cfg *asana.Config
-	window := *rateWindow
-	if *demo {
-		d, err := cli.NewDemo(*demoSize)
+	window := opts.rateWindow
+	if opts.demo {
+		d, err := cli.NewDemo(opts.demoSize)
 		if err != nil {
 			return exitUsage, err
 		}
@@ -115,24 +144,12 @@ func run(ctx context.Context) (int, error) {
 	}
 
 	start := time.Now().UTC()
-	schemas := map[string]string{}
-	for _, s := range streams {
-		st, _ := asana.StreamByName(s)
-		schemas[s] = string(st.Schema)
-	}
-	export := parquet.Export{Dir: *output, RunID: parquet.NewRunID(start), Schemas: schemas, StartedAt: start,
-		Source: map[string]string{"base_url": cfg.BaseURL, "user_gid": me.GID, "user_name": me.Name, "user_email": me.Email}}
-	if *sink == "parquet" {
-		// Before anything is read: no symbolic link inside the directory.
-		if err := export.Check(); err != nil {
-			return exitUsage, fmt.Errorf("--output: %w", err)
-		}
-	}
-	var load bigquery.Load
-	if *sink == "bigquery" {
-		if load, err = bigQueryLoad(ctx, export, plan.dryRun); err != nil {
-			return exitUsage, err
-		}
+	// The sink checks its flags and its destination before anything is
+	// read: a symbolic link in the export directory, a missing dataset.
+	sink, err := newSink(ctx, sinks.Run{StartedAt: start, Schemas: schemas, Elsewhere: plan.elsewhere, DryRun: plan.dryRun,
+		Source: map[string]string{"base_url": cfg.BaseURL, "user_gid": me.GID, "user_name": me.Name, "user_email": me.Email}})
+	if err != nil {
+		return exitUsage, err
 	}
 
 	if !plan.remote {
@@ -142,19 +159,15 @@ func run(ctx context.Context) (int, error) {
 	}
 	p, s := beam.NewPipelineWithRoot()
 	out, err := pipeline.Build(s, pipeline.Options{Config: cfg, Streams: streams, Window: window, Workers: plan.workers,
-		CredentialsSecret: *credentialsSecret, SecretManagerEndpoint: *secretManagerEndpoint})
+		CredentialsSecret: opts.credentialsSecret, SecretManagerEndpoint: opts.secretManagerEndpoint})
 	if err != nil {
 		return exitFailed, err
 	}
-	dest, runID := *output, export.RunID
-	if *sink == "bigquery" {
-		bigquery.Write(s, load, out.Records, out.Reports)
-		dest, runID = "BigQuery dataset "+load.Project+"."+load.Dataset, load.RunID
-	} else {
-		parquet.Write(s, export, out.Records, out.Reports)
+	if err := sinks.Write(s, sink, out.Records, out.Reports); err != nil {
+		return exitFailed, err
 	}
 
-	fmt.Fprintf(os.Stderr, "asana-export: %d streams of %s's Asana (%s) to %s, run %s\n", len(streams), me.Name, cfg.BaseURL, dest, runID)
+	fmt.Fprintf(os.Stderr, "asana-export: %d streams of %s's Asana (%s) to %s, run %s\n", len(streams), me.Name, cfg.BaseURL, sink.Target(), sink.ID())
 	if plan.dryRun {
 		jp := &jobPrinter{out: os.Stdout, next: &beamlog.Structural{}}
 		beamlog.SetLogger(jp)
@@ -168,41 +181,36 @@ func run(ctx context.Context) (int, error) {
 		return exitOK, nil
 	}
 	done := make(chan struct{})
-	if !*quiet && !plan.remote {
+	if !opts.quiet && !plan.remote {
 		go showProgress(done, cfg.RequestsPerMinute, window)
 	}
 	_, err = beamx.RunWithMetrics(ctx, p)
 	close(done)
-	if err != nil && *sink == "parquet" && !plan.remote {
-		// What the failed run wrote goes now, not at the next run's start;
-		// a run that failed after its manifest switched is published.
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		published, aerr := parquet.Abandon(actx, export)
-		cancel()
-		if aerr != nil {
-			fmt.Fprintln(os.Stderr, "asana-export:", aerr)
-		}
-		if published {
-			fmt.Fprintf(os.Stderr, "asana-export: run %s was published to %s before the run failed: %s\n", export.RunID, *output, firstLine(err))
-			return summary(context.WithoutCancel(ctx), export, time.Since(start), plan.remote)
-		}
-	}
-	if err != nil && *sink == "bigquery" {
-		if ctx.Err() != nil {
-			return exitFailed, fmt.Errorf("interrupted: the tables of %s.%s keep their previous rows, unless labeled %s=%s", load.Project, load.Dataset, bigquery.LabelRun, load.RunID)
-		}
-		return exitFailed, fmt.Errorf("the export failed; the tables of %s.%s keep their previous rows, unless labeled %s=%s: %s", load.Project, load.Dataset, bigquery.LabelRun, load.RunID, firstLine(err))
-	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return exitFailed, fmt.Errorf("interrupted: nothing of this run was published (%s still holds the previous export, if any)", *output)
+		left := "nothing of this run was published"
+		if !plan.remote {
+			// What the failed run wrote goes now, not at the next run's
+			// start; a run that failed after it was published is
+			// published. (Remote workers may still be writing: the
+			// next run cleans up after them.)
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			a, aerr := sink.Abandon(actx)
+			cancel()
+			if aerr != nil {
+				fmt.Fprintln(os.Stderr, "asana-export:", aerr)
+			}
+			if a.Published {
+				fmt.Fprintf(os.Stderr, "asana-export: %s: %s\n", a.Left, firstLine(err))
+				return summary(context.WithoutCancel(ctx), sink, time.Since(start), plan.remote)
+			}
+			left = a.Left
 		}
-		return exitFailed, fmt.Errorf("the export failed; nothing of this run was published: %s", firstLine(err))
+		if ctx.Err() != nil {
+			return exitFailed, fmt.Errorf("interrupted: %s", left)
+		}
+		return exitFailed, fmt.Errorf("the export failed; %s: %s", left, firstLine(err))
 	}
-	if *sink == "bigquery" {
-		return bigQuerySummary(ctx, load, time.Since(start))
-	}
-	return summary(ctx, export, time.Since(start), plan.remote)
+	return summary(ctx, sink, time.Since(start), plan.remote)
 }
 
 // selectStreams parses --streams.
@@ -284,62 +292,52 @@ func showProgress(done <-chan struct{}, rpm int, window time.Duration) {
 	}
 }
 
-// summary prints the table of the finished export from its manifest.
-// On a remote runner the requests and pages were counted by the workers,
-// not here: the job's counters have them.
-func summary(ctx context.Context, e parquet.Export, took time.Duration, remote bool) (int, error) {
-	m, err := parquet.ReadManifest(ctx, e.Dir)
+// summary prints the table of the finished run, read back from its
+// destination. On a remote runner the requests and pages were counted by
+// the workers, not here: the job's counters have them.
+func summary(ctx context.Context, sink sinks.Sink, took time.Duration, remote bool) (int, error) {
+	sum, err := sink.Summary(ctx)
 	if err != nil {
 		return exitFailed, err
-	}
-	if m.RunID != e.RunID {
-		return exitFailed, fmt.Errorf("the manifest in %s is of run %s, not this run %s", e.Dir, m.RunID, e.RunID)
 	}
 	progress, lim := pipeline.Progress()
 	pages := map[string]int64{}
 	for _, sp := range progress {
 		pages[sp.Stream] = sp.Pages
 	}
-	var names []string
-	for s := range m.Streams {
-		names = append(names, s)
-	}
-	sort.Strings(names)
-	fmt.Fprintf(os.Stderr, "\n%-24s %10s %8s %6s  %s\n", "stream", "records", "pages", "files", "status")
-	var total int64
-	for _, n := range names {
-		ms := m.Streams[n]
+	fmt.Fprintf(os.Stderr, "\n%-24s %10s %8s  %s\n", "stream", "records", "pages", "status")
+	var total, warnings int64
+	var firstWarning string
+	for _, st := range sum.Streams {
 		status := "complete"
-		if !ms.Complete {
+		if !st.Complete {
 			status = "INCOMPLETE"
 		}
-		if len(ms.Problems) > 0 {
-			status += fmt.Sprintf(" (%s skipped or lost; see the manifest)", plural(len(ms.Problems), "part"))
+		if len(st.Problems) > 0 {
+			status += fmt.Sprintf(" (%s skipped or lost; see %s)", plural(len(st.Problems), "part"), sum.Where)
 		}
-		p := fmt.Sprint(pages[n])
+		p := fmt.Sprint(pages[st.Stream])
 		if remote {
 			p = "-"
 		}
-		fmt.Fprintf(os.Stderr, "%-24s %10d %8s %6d  %s\n", n, ms.Records, p, len(ms.Files), status)
-		total += ms.Records
-	}
-	if remote {
-		fmt.Fprintf(os.Stderr, "%-24s %10d\n\nin %s (requests, pages and rate-limiter waits are in the job's counters); manifest %s\n",
-			"total", total, took.Round(time.Millisecond), parquet.ManifestPath(e.Dir))
-	} else {
-		fmt.Fprintf(os.Stderr, "%-24s %10d\n\n%d requests in %s (%s); manifest %s\n",
-			"total", total, lim.Requests, took.Round(time.Millisecond), limiterNote(lim), parquet.ManifestPath(e.Dir))
-	}
-	if !m.Complete {
-		return exitIncomplete, errors.New("some streams are incomplete: data was lost to errors that retries did not cure (see the manifest)")
-	}
-	var firstWarning string
-	for _, n := range names {
-		if ws := m.Streams[n].Warnings; firstWarning == "" && len(ws) > 0 {
-			firstWarning = n + " " + ws[0]
+		fmt.Fprintf(os.Stderr, "%-24s %10d %8s  %s\n", st.Stream, st.Records, p, status)
+		total += st.Records
+		warnings += st.WarningCount
+		if firstWarning == "" && len(st.Warnings) > 0 {
+			firstWarning = st.Stream + " " + st.Warnings[0]
 		}
 	}
-	printWarnings(m.WarningCount, firstWarning, "the manifest")
+	if remote {
+		fmt.Fprintf(os.Stderr, "%-24s %10d\n\nin %s (requests, pages and rate-limiter waits are in the job's counters); %s\n",
+			"total", total, took.Round(time.Millisecond), sum.Where)
+	} else {
+		fmt.Fprintf(os.Stderr, "%-24s %10d\n\n%d requests in %s (%s); %s\n",
+			"total", total, lim.Requests, took.Round(time.Millisecond), limiterNote(lim), sum.Where)
+	}
+	if !sum.Complete() {
+		return exitIncomplete, fmt.Errorf("some streams are incomplete: data was lost to errors that retries did not cure (%s)", sum.Incomplete)
+	}
+	printWarnings(warnings, firstWarning, sum.Where)
 	return exitOK, nil
 }
 
@@ -366,83 +364,4 @@ func printWarnings(count int64, first, where string) {
 		return
 	}
 	fmt.Fprintf(os.Stderr, "asana-export: %d values did not fit their columns and were written as null (see %s); the first: %s\n", count, where, first)
-}
-
-// bigQueryLoad describes the run for --sink bigquery, after checking that
-// the dataset exists (which also checks the credentials). A dry run only
-// prints the job, offline: it checks neither, and needs no Google
-// credentials.
-func bigQueryLoad(ctx context.Context, e parquet.Export, dryRun bool) (bigquery.Load, error) {
-	l := bigquery.Load{Project: *bqProject, Dataset: *bqDataset, Location: *bqLocation, Endpoint: *bqEndpoint,
-		RunID: bigquery.NewRunID(e.StartedAt), Schemas: e.Schemas, Source: e.Source, StartedAt: e.StartedAt}
-	if *bqEndpoint != "" {
-		l.Replace = bigquery.ReplaceDML
-	}
-	if err := l.Check(); err != nil {
-		return l, err
-	}
-	if dryRun {
-		return l, nil
-	}
-	c, err := l.NewClient(ctx)
-	if err != nil {
-		return l, err
-	}
-	defer c.Close()
-	if _, err := c.Dataset(l.Dataset).Metadata(ctx); err != nil {
-		return l, fmt.Errorf("--bq_dataset: reading dataset %s.%s: %w (create it first, for example with bq mk --dataset %s:%s)", l.Project, l.Dataset, err, l.Project, l.Dataset)
-	}
-	return l, nil
-}
-
-// bigQuerySummary prints the table of the finished export from its rows
-// of the runs table.
-func bigQuerySummary(ctx context.Context, l bigquery.Load, took time.Duration) (int, error) {
-	c, err := l.NewClient(ctx)
-	if err != nil {
-		return exitFailed, err
-	}
-	defer c.Close()
-	run, err := bigquery.ReadRun(ctx, c, l.Dataset, l.RunID)
-	if err != nil {
-		return exitFailed, err
-	}
-	if len(run) != len(l.Schemas) {
-		return exitFailed, fmt.Errorf("%s.%s.%s has %d rows of run %s, want one per stream (%d)", l.Project, l.Dataset, bigquery.RunsTable, len(run), l.RunID, len(l.Schemas))
-	}
-	progress, lim := pipeline.Progress()
-	pages := map[string]int64{}
-	for _, sp := range progress {
-		pages[sp.Stream] = sp.Pages
-	}
-	fmt.Fprintf(os.Stderr, "\n%-24s %10s %8s  %s\n", "table", "records", "pages", "status")
-	var total int64
-	complete := true
-	for _, r := range run {
-		status := "complete"
-		if !r.Complete {
-			status = "INCOMPLETE"
-			complete = false
-		}
-		if len(r.Problems) > 0 {
-			status += fmt.Sprintf(" (%s skipped or lost; see %s)", plural(len(r.Problems), "part"), bigquery.RunsTable)
-		}
-		fmt.Fprintf(os.Stderr, "%-24s %10d %8d  %s\n", r.Stream, r.Records, pages[r.Stream], status)
-		total += r.Records
-	}
-	fmt.Fprintf(os.Stderr, "%-24s %10d\n\n%d requests in %s (%s); dataset %s.%s, run %s in %s\n",
-		"total", total, lim.Requests, took.Round(time.Millisecond), limiterNote(lim), l.Project, l.Dataset, l.RunID, bigquery.RunsTable)
-	if !complete {
-		return exitIncomplete, fmt.Errorf("some streams are incomplete: data was lost to errors that retries did not cure (their tables are labeled %s=false; see %s)", bigquery.LabelComplete, bigquery.RunsTable)
-	}
-	var warnings int64
-	var firstWarning string
-	for _, r := range run {
-		warnings += r.WarningCount
-		if firstWarning == "" && len(r.Warnings) > 0 {
-			firstWarning = r.Stream + " " + r.Warnings[0]
-		}
-	}
-	printWarnings(warnings, firstWarning, l.Dataset+"."+bigquery.RunsTable)
-	return exitOK, nil
 }

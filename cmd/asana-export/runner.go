@@ -18,18 +18,13 @@ import (
 	"github.com/asana-beam/asana-beam/sources/asana"
 )
 
-var (
-	credentialsSecret = flag.String("credentials_secret", "", "Secret Manager secret version holding the Asana credentials (projects/P/secrets/S/versions/V): "+
-		"the workers read it with their service account; the job holds only its name. Holds a personal access token, or the credentials object of the config as JSON")
-	secretManagerEndpoint = flag.String("secret_manager_endpoint", "", "Secret Manager's address, for tests and private endpoints (sent without Google auth)")
-)
-
 // runPlan is what the runner flags ask for.
 type runPlan struct {
-	runner  string
-	remote  bool // the workers are other processes: credentials must reach them
-	dryRun  bool // Dataflow's --dry_run: print the job, run nothing
-	workers int  // the most worker processes at once, sharing the token (see pipeline.CheckWorkers)
+	runner    string
+	remote    bool // the workers are other processes: credentials must reach them
+	elsewhere bool // they are on other machines (Dataflow): they cannot write to this one's disk
+	dryRun    bool // Dataflow's --dry_run: print the job, run nothing
+	workers   int  // the most worker processes at once, sharing the token (see pipeline.CheckWorkers)
 }
 
 // flagValue returns the value of a flag that Beam or its runners define.
@@ -40,8 +35,8 @@ func flagValue(name string) string {
 	return ""
 }
 
-// planRun checks the runner flags against the sink's output.
-func planRun(output string) (runPlan, error) {
+// planRun reads the runner flags.
+func planRun() (runPlan, error) {
 	p := runPlan{runner: strings.ToLower(flagValue("runner")), workers: 1}
 	switch p.runner {
 	case "", "prism", "direct":
@@ -49,17 +44,14 @@ func planRun(output string) (runPlan, error) {
 			p.remote = true // a Prism job server elsewhere
 		}
 	case "dataflow", "dataflowrunner":
-		p.remote = true
+		p.remote, p.elsewhere = true, true
 		p.dryRun, _ = strconv.ParseBool(flagValue("dry_run"))
 		n, _ := strconv.Atoi(flagValue("max_num_workers"))
 		if n < 1 {
 			return p, fmt.Errorf("--max_num_workers: required with --runner=dataflow: the token's %s is shared among the workers, so the job must say how many may run at once", "requests_per_minute")
 		}
 		p.workers = n
-		if *sink == "parquet" && !strings.HasPrefix(output, "gs://") {
-			return p, fmt.Errorf("--output: Dataflow workers write to Cloud Storage: give gs://bucket/prefix, not %q", output)
-		}
-		if *credentialsSecret == "" && !p.dryRun {
+		if opts.credentialsSecret == "" && !p.dryRun {
 			return p, fmt.Errorf("--credentials_secret: required with --runner=dataflow: Dataflow workers read the Asana credentials from Secret Manager (see the README)")
 		}
 	default:
@@ -74,8 +66,8 @@ func planRun(output string) (runPlan, error) {
 		}
 		p.workers = n
 	}
-	if *credentialsSecret != "" {
-		if err := pipeline.ValidateSecretName(*credentialsSecret); err != nil {
+	if opts.credentialsSecret != "" {
+		if err := pipeline.ValidateSecretName(opts.credentialsSecret); err != nil {
 			return p, fmt.Errorf("--credentials_secret: %w", err)
 		}
 	}
@@ -95,16 +87,16 @@ func (p runPlan) checkWorkers(cfg *asana.Config) error {
 // when --credentials_secret names one: the command checks them before it
 // submits the job, as the workers will read them.
 func loadCredentials(ctx context.Context) (*asana.Config, error) {
-	if *credentialsSecret == "" {
-		return cli.LoadConfig(*configPath)
+	if opts.credentialsSecret == "" {
+		return cli.LoadConfig(opts.config)
 	}
-	creds, err := pipeline.CredentialSource{Secret: *credentialsSecret, SecretManagerEndpoint: *secretManagerEndpoint}.Load(ctx)
+	creds, err := pipeline.CredentialSource{Secret: opts.credentialsSecret, SecretManagerEndpoint: opts.secretManagerEndpoint}.Load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("--credentials_secret: %w", err)
 	}
 	cfg := &asana.Config{}
-	if *configPath != "" {
-		data, err := cli.ReadFile("config", *configPath)
+	if opts.config != "" {
+		data, err := cli.ReadFile("config", opts.config)
 		if err != nil {
 			return nil, err
 		}

@@ -90,7 +90,8 @@ func TestRunnerFlagsRefused(t *testing.T) {
 		want string
 	}{
 		{"no max_num_workers", []string{"--runner=dataflow", "--output", "gs://b/p"}, "--max_num_workers: required with --runner=dataflow"},
-		{"local output", []string{"--runner=dataflow", "--max_num_workers", "2", "--output", "out"}, "--output: Dataflow workers write to Cloud Storage"},
+		{"local output", []string{"--runner=dataflow", "--max_num_workers", "2", "--credentials_secret", "projects/p/secrets/s/versions/1", "--output", "out"},
+			"--output: workers on other machines write to Cloud Storage"},
 		{"no secret", []string{"--runner=dataflow", "--max_num_workers", "2", "--output", "gs://b/p"}, "--credentials_secret: required"},
 		{"bad secret name", []string{"--credentials_secret", "asana-token"}, `--credentials_secret: "asana-token" is not a secret version`},
 	} {

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/asana-beam/asana-beam/pipeline"
+	"github.com/asana-beam/asana-beam/sinks"
 	"github.com/asana-beam/asana-beam/sinks/airbyte"
 	"github.com/asana-beam/asana-beam/sources/asana"
 	"github.com/asana-beam/asana-beam/sources/asana/asanatest"
@@ -224,7 +225,9 @@ func checkPipelineGraph(t *testing.T, scan *secretScan, srv *asanatest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	airbyte.Write(s, o.Records, o.Reports)
+	if err := sinks.Write(s, airbyte.Sync{Run: "1", Streams: allStreams()}, o.Records, o.Reports); err != nil {
+		t.Fatal(err)
+	}
 	edges, _, err := p.Build()
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/asana-beam/asana-beam/cmd/internal/cli"
 	"github.com/asana-beam/asana-beam/pipeline"
+	"github.com/asana-beam/asana-beam/sinks"
 	"github.com/asana-beam/asana-beam/sinks/airbyte"
 	"github.com/asana-beam/asana-beam/sources/asana"
 )
@@ -188,51 +189,35 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 	if err != nil {
 		return fail(out, airbyte.SystemError, err)
 	}
-	airbyte.Write(s, o.Records, o.Reports)
+	sync := airbyte.Sync{Run: fmt.Sprintf("%d", time.Now().UnixNano()), Streams: streams}
+	if err := sinks.Write(s, sync, o.Records, o.Reports); err != nil {
+		return fail(out, airbyte.SystemError, err)
+	}
 	start := time.Now()
-	res, err := prism.Execute(ctx, p)
+	_, err = prism.Execute(ctx, p)
 	if err := out.Flush(); err != nil {
 		fmt.Fprintln(os.Stderr, "source-asana:", err)
 		return 1
 	}
 	if err != nil {
-		for _, s := range streams {
-			out.Status(s, airbyte.Incomplete)
+		if _, aerr := sync.Abandon(ctx); aerr != nil {
+			fmt.Fprintln(os.Stderr, "source-asana:", aerr)
 		}
 		msg, ft := jobError(ctx, err)
 		out.Error(ft, msg, "", "")
 		return 1
 	}
-	lost := lostCounts(res)
-	code := 0
-	for _, s := range streams {
-		out.State(s, []byte(`{"__ab_no_cursor_state_message":true}`))
-		if lost[s] > 0 {
-			out.Status(s, airbyte.Incomplete)
-			out.Error(airbyte.TransientError, fmt.Sprintf("stream %s is incomplete: %d listings of it, or of the parents its records hang below, failed after retries (see the ERROR logs above)", s, lost[s]), "", s)
-			code = 1
-			continue
-		}
-		out.Status(s, airbyte.Complete)
+	// The sink ended every stream: its state, and COMPLETE or INCOMPLETE
+	// with an error naming the losses.
+	sum, err := sync.Summary(ctx)
+	if err != nil {
+		return fail(out, airbyte.SystemError, err)
 	}
 	fmt.Fprintf(os.Stderr, "source-asana: read %d streams in %s\n", len(streams), time.Since(start).Round(time.Millisecond))
-	return code
-}
-
-// lostCounts reads the sink's per-stream counts of losses. The pipeline
-// charges a lost listing to every stream it cost records (see
-// asana.AffectedBy).
-func lostCounts(res beam.PipelineResult) map[string]int64 {
-	lost := map[string]int64{}
-	if res == nil {
-		return lost
+	if !sum.Complete() {
+		return 1
 	}
-	for _, c := range res.Metrics().AllMetrics().Counters() {
-		if name, ok := strings.CutPrefix(c.Key.Name, "lost/"); ok && c.Key.Namespace == "airbyte" {
-			lost[name] += c.Result()
-		}
-	}
-	return lost
+	return 0
 }
 
 // jobError turns a failed job into a message and a failure type. The

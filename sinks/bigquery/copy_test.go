@@ -179,14 +179,14 @@ func TestPublishByCopy(t *testing.T) {
 	defer func(n int) { maxCopySources = n }(maxCopySources)
 	maxCopySources = 2
 	l := Load{Project: "p", Dataset: "d", RunID: "r1", Schemas: map[string]string{"tasks": rawSchema(t, "tasks"), "tags": rawSchema(t, "tags")}}
-	staged := []Staged{
-		{Stream: "tasks", Table: "tasks__r1__a", Rows: 2},
-		{Stream: "tasks", Table: "tasks__r1__b", Rows: 3},
-		{Stream: "tasks", Table: "tasks__r1__c", Rows: 4},
+	staged := []sinks.Part{
+		{Stream: "tasks", Name: "tasks__r1__a", Rows: 2},
+		{Stream: "tasks", Name: "tasks__r1__b", Rows: 3},
+		{Stream: "tasks", Name: "tasks__r1__c", Rows: 4},
 	}
 	f := &fakeBigQuery{rows: map[string]int64{"tasks": 7, "tasks__r0__left": 1}, patches: map[string]map[string]any{}}
 	for _, s := range staged {
-		f.rows[s.Table] = s.Rows
+		f.rows[s.Name] = s.Rows
 	}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
@@ -247,7 +247,7 @@ func TestPublishAddsRunsColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	staged := []Staged{{Stream: "tags", Table: "tags__r1__a", Rows: 1, Warnings: []string{"record 1: field name: 1 is a number, not a string; written as null"}, WarningCount: 1}}
+	staged := []sinks.Part{{Stream: "tags", Name: "tags__r1__a", Rows: 1, Warnings: []string{"record 1: field name: 1 is a number, not a string; written as null"}, WarningCount: 1}}
 	if _, err := Publish(t.Context(), c, l, staged, nil); err != nil {
 		t.Fatalf("%v\ncalls: %v", err, f.calls)
 	}

@@ -20,31 +20,9 @@ import (
 	"github.com/asana-beam/asana-beam/sinks/tabular"
 )
 
-// Staged is a staging table that holds rows of a run: a bundle of Write
-// loaded them (WriteFn), and Publish moves them into the stream's table.
-// Publish skips a Staged without Stream.
-type Staged struct {
-	Stream string `json:"stream"`
-	Table  string `json:"table"`
-	Rows   int64  `json:"rows"`
-	// Warnings are the first MaxWarnings warnings about the values of the
-	// rows that were written as NULL or left out (tabular.Warning.String),
-	// and WarningCount is how many there were.
-	Warnings     []string `json:"warnings,omitempty"`
-	WarningCount int64    `json:"warning_count,omitempty"`
-}
-
-// MaxWarnings is the most warnings a Staged, and a row of RunsTable, keeps
-// of a stream; their count is kept whole.
-const MaxWarnings = 100
-
-// addWarning counts w, and keeps it among the first MaxWarnings.
-func (st *Staged) addWarning(w tabular.Warning) {
-	st.WarningCount++
-	if len(st.Warnings) < MaxWarnings {
-		st.Warnings = append(st.Warnings, w.String())
-	}
-}
+// MaxWarnings is the most warnings a row of RunsTable keeps of a
+// stream; their count is kept whole.
+const MaxWarnings = sinks.MaxWarnings
 
 // The labels Publish gives each table.
 const (
@@ -116,7 +94,7 @@ const maxTableDescription = 16384
 // asana_beam_complete=false and its description says what was lost, as
 // does its row of RunsTable. After the replacement, each table must hold
 // as many rows as its staging tables: fewer (or more) is an error.
-func Publish(ctx context.Context, c *bq.Client, l Load, staged []Staged, reports []sinks.Report) ([]RunStream, error) {
+func Publish(ctx context.Context, c *bq.Client, l Load, parts []sinks.Part, reports []sinks.Report) ([]RunStream, error) {
 	if err := l.Check(); err != nil {
 		return nil, err
 	}
@@ -136,17 +114,14 @@ func Publish(ctx context.Context, c *bq.Client, l Load, staged []Staged, reports
 	rows := map[string]int64{}
 	warnings := map[string][]string{}
 	warningCount := map[string]int64{}
-	for _, st := range staged {
-		if st.Stream == "" { // the marker of Write
-			continue
-		}
+	for _, st := range parts {
 		if _, ok := l.Schemas[st.Stream]; !ok {
-			return nil, fmt.Errorf("bigquery: staging table %s is of stream %s, which this run does not export", st.Table, st.Stream)
+			return nil, fmt.Errorf("bigquery: staging table %s is of stream %s, which this run does not export", st.Name, st.Stream)
 		}
-		if !strings.HasPrefix(st.Table, l.stagingPrefix(st.Stream)) {
-			return nil, fmt.Errorf("bigquery: %s is not a staging table of stream %s in run %s", st.Table, st.Stream, l.RunID)
+		if !strings.HasPrefix(st.Name, l.stagingPrefix(st.Stream)) {
+			return nil, fmt.Errorf("bigquery: %s is not a staging table of stream %s in run %s", st.Name, st.Stream, l.RunID)
 		}
-		sources[st.Stream] = append(sources[st.Stream], ds.Table(st.Table))
+		sources[st.Stream] = append(sources[st.Stream], ds.Table(st.Name))
 		rows[st.Stream] += st.Rows
 		warnings[st.Stream] = append(warnings[st.Stream], st.Warnings...)
 		warningCount[st.Stream] += st.WarningCount

@@ -27,7 +27,7 @@ func rawSchema(t *testing.T, stream string) string {
 
 // stage loads records of stream into a new staging table of the run, as a
 // bundle of WriteFn does.
-func stage(t *testing.T, c *bq.Client, l Load, stream string, gids ...string) Staged {
+func stage(t *testing.T, c *bq.Client, l Load, stream string, gids ...string) sinks.Part {
 	t.Helper()
 	fields := streamFields(t, stream)
 	tb, err := CreateStaging(t.Context(), c, l, stream, Schema(fields))
@@ -46,7 +46,7 @@ func stage(t *testing.T, c *bq.Client, l Load, stream string, gids ...string) St
 	if err := w.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	return Staged{Stream: stream, Table: tb.TableID, Rows: w.Rows()}
+	return sinks.Part{Stream: stream, Name: tb.TableID, Rows: w.Rows()}
 }
 
 func gids(t *testing.T, c *bq.Client, l Load, table string) []string {
@@ -85,7 +85,7 @@ func TestPublishReplacesAtomically(t *testing.T) {
 	streams := map[string]string{"tasks": rawSchema(t, "tasks"), "tags": rawSchema(t, "tags")}
 	first := testLoad(t, c, streams)
 
-	run, err := Publish(ctx, c, first, []Staged{stage(t, c, first, "tasks", "1", "2"), stage(t, c, first, "tasks", "3")}, nil)
+	run, err := Publish(ctx, c, first, []sinks.Part{stage(t, c, first, "tasks", "1", "2"), stage(t, c, first, "tasks", "3")}, nil)
 	if err != nil {
 		t.Fatalf("first run: %v\n%s", err, emu.Log())
 	}
@@ -112,11 +112,11 @@ func TestPublishReplacesAtomically(t *testing.T) {
 	broken := first
 	broken.RunID = NewRunID(testNow())
 	gone := stage(t, c, broken, "tasks", "8")
-	if err := c.Dataset(first.Dataset).Table(gone.Table).Delete(ctx); err != nil {
+	if err := c.Dataset(first.Dataset).Table(gone.Name).Delete(ctx); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Publish(ctx, c, broken, []Staged{stage(t, c, broken, "tasks", "7"), gone}, nil)
-	if err == nil || !strings.Contains(err.Error(), "no table is replaced") || !strings.Contains(err.Error(), gone.Table) {
+	_, err = Publish(ctx, c, broken, []sinks.Part{stage(t, c, broken, "tasks", "7"), gone}, nil)
+	if err == nil || !strings.Contains(err.Error(), "no table is replaced") || !strings.Contains(err.Error(), gone.Name) {
 		t.Fatalf("Publish from a deleted staging table: %v, want an error naming it, before any replacement", err)
 	}
 	if diff := cmp.Diff([]string{"1", "2", "3"}, gids(t, c, first, "tasks")); diff != "" {
@@ -125,7 +125,7 @@ func TestPublishReplacesAtomically(t *testing.T) {
 
 	second := first
 	second.RunID = NewRunID(testNow())
-	staged := []Staged{stage(t, c, second, "tasks", "4"), stage(t, c, second, "tasks", "5", "6"), stage(t, c, second, "tags", "7")}
+	staged := []sinks.Part{stage(t, c, second, "tasks", "4"), stage(t, c, second, "tasks", "5", "6"), stage(t, c, second, "tags", "7")}
 	if _, err := Publish(ctx, c, second, staged, nil); err != nil {
 		t.Fatalf("second run: %v\n%s", err, emu.Log())
 	}
@@ -172,7 +172,7 @@ func TestPublishMarksLostData(t *testing.T) {
 		{Stream: "tasks", Lost: true, Message: "project 42: tasks: HTTP 500 after 5 attempts"},
 		{Stream: "tags", Message: "workspace 7: 402 Payment Required"},
 	}
-	if _, err := Publish(ctx, c, l, []Staged{stage(t, c, l, "tasks", "1")}, reports); err != nil {
+	if _, err := Publish(ctx, c, l, []sinks.Part{stage(t, c, l, "tasks", "1")}, reports); err != nil {
 		t.Fatalf("%v\n%s", err, emu.Log())
 	}
 	run, err := ReadRun(ctx, c, l.Dataset, l.RunID)
@@ -222,7 +222,7 @@ func TestPublishChecksRowCounts(t *testing.T) {
 	l := testLoad(t, c, map[string]string{"tasks": rawSchema(t, "tasks")})
 	st := stage(t, c, l, "tasks", "1", "2")
 	st.Rows = 3
-	_, err := Publish(t.Context(), c, l, []Staged{st}, nil)
+	_, err := Publish(t.Context(), c, l, []sinks.Part{st}, nil)
 	if err == nil || !strings.Contains(err.Error(), "holds 2 rows after the run, want 3") {
 		t.Fatalf("Publish: %v, want the count mismatch", err)
 	}
@@ -241,7 +241,7 @@ func TestPublishRecordsWarnings(t *testing.T) {
 		b.Warnings = append(b.Warnings, fmt.Sprintf(`record 2: field f%03d: 1 is a number, not a string; written as null`, i))
 	}
 	a.WarningCount, b.WarningCount = 150, MaxWarnings
-	run, err := Publish(ctx, c, l, []Staged{a, b, stage(t, c, l, "tags", "5")}, nil)
+	run, err := Publish(ctx, c, l, []sinks.Part{a, b, stage(t, c, l, "tags", "5")}, nil)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, emu.Log())
 	}

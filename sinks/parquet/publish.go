@@ -16,10 +16,11 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 
+	"github.com/asana-beam/asana-beam/sinks"
 	"github.com/asana-beam/asana-beam/sinks/tabular"
 )
 
-// Publishing. FinalizeFn publishes a run whose files are all written
+// Publishing. Publish publishes a run whose files are all written
 // under DIR/_tmp/<run>/ in three steps, each of which leaves DIR, read
 // through its manifest, the previous export or the new one, complete,
 // whenever the process stops:
@@ -42,7 +43,7 @@ import (
 // Nothing inside DIR that is written into or deleted from may be a
 // symbolic link (DIR itself may be one): the stream folders, DIR/_tmp and
 // what it holds of the run, the manifest, the part files. A run that
-// finds one stops before it writes anything, and FinalizeFn checks again
+// finds one stops before it writes anything, and Publish checks again
 // before it moves the first file.
 
 // ErrSymlink is wrapped by the error of a run that found a symbolic link
@@ -112,7 +113,7 @@ func streamsOf(e Export) []string {
 	return streams
 }
 
-// Test-only failpoints, read by FinalizeFn at each step of publishing
+// Test-only failpoints, read by Publish at each step of publishing
 // (never set them otherwise):
 //
 //   - CrashEnv=<step> ends the process at that step at once with
@@ -121,7 +122,7 @@ func streamsOf(e Export) []string {
 //   - FailEnv=<step> makes the operation at that step fail: before the
 //     switch, publishing fails (and is undone); after it, up to
 //     "removed", deleting the replaced files fails (and is logged);
-//     at "done", FinalizeFn returns an error once all is done, as a
+//     at "done", Publish returns an error once all is done, as a
 //     runner failing after the switch would look to the command.
 const (
 	CrashEnv      = "ASANA_BEAM_TEST_CRASH_AT"
@@ -141,7 +142,7 @@ const (
 	StepDone            = "done"             // the run's temporary files deleted
 )
 
-// CrashSteps are the steps in the order FinalizeFn reaches them. Up to
+// CrashSteps are the steps in the order Publish reaches them. Up to
 // StepSwitched, the previous export is the published one; from it on,
 // the run's.
 var CrashSteps = []string{StepStart, StepMovedOne, StepMoved, StepManifestWritten, StepSwitched, StepRemovedOne, StepRemoved, StepDone}
@@ -195,7 +196,7 @@ type move struct{ from, to string }
 
 // publish moves the run's files into place and switches the manifest.
 // On error, the manifest was not switched.
-func (p *publisher) publish(ctx context.Context, byStream map[string][]File, m *Manifest) error {
+func (p *publisher) publish(ctx context.Context, byStream map[string][]sinks.Part, m *Manifest) error {
 	e := p.e
 	if !isRemote(e.Dir) {
 		if err := checkOutput(e); err != nil {
@@ -208,17 +209,17 @@ func (p *publisher) publish(ctx context.Context, byStream map[string][]File, m *
 	for _, stream := range streamsOf(e) {
 		ms := m.Streams[stream]
 		fl := byStream[stream]
-		sort.Slice(fl, func(i, j int) bool { return fl[i].Path < fl[j].Path })
+		sort.Slice(fl, func(i, j int) bool { return fl[i].Name < fl[j].Name })
 		if len(fl) == 0 {
 			f, err := p.emptyFile(ctx, stream)
 			if err != nil {
 				return err
 			}
-			fl = []File{f}
+			fl = []sinks.Part{f}
 		}
 		for i, f := range fl {
 			name := partName(e.RunID, i)
-			if err := p.move(ctx, f.Path, join(e.Dir, stream, name)); err != nil {
+			if err := p.move(ctx, f.Name, join(e.Dir, stream, name)); err != nil {
 				return err
 			}
 			if len(p.moved) == 1 {
@@ -228,7 +229,7 @@ func (p *publisher) publish(ctx context.Context, byStream map[string][]File, m *
 			}
 			ms.Records += f.Rows
 			ms.Files = append(ms.Files, stream+"/"+name)
-			ms.Warnings = keepWarnings(ms.Warnings, f.Warnings...)
+			ms.Warnings = sinks.KeepWarnings(ms.Warnings, f.Warnings...)
 			ms.WarningCount += f.WarningCount
 		}
 		m.Streams[stream] = ms
@@ -259,7 +260,7 @@ func (p *publisher) publish(ctx context.Context, byStream map[string][]File, m *
 
 // move moves one file of the run into its stream folder. A file already
 // there and gone from its temporary place was moved by an earlier
-// attempt of FinalizeFn.
+// attempt of Publish.
 func (p *publisher) move(ctx context.Context, from, to string) error {
 	if isRemote(to) {
 		if err := rename(ctx, p.fs, from, to); err != nil {
@@ -388,20 +389,20 @@ func exists(ctx context.Context, fsys filesystem.Interface, p string) bool {
 
 // emptyFile writes a file without rows for a stream without records, so
 // that readers see its columns.
-func (p *publisher) emptyFile(ctx context.Context, stream string) (File, error) {
-	f := File{Stream: stream, Path: tempPath(p.e, stream, "empty")}
+func (p *publisher) emptyFile(ctx context.Context, stream string) (sinks.Part, error) {
+	f := sinks.Part{Stream: stream, Name: tempPath(p.e, stream, "empty")}
 	fields, err := tabular.FromJSONSchema([]byte(p.e.Schemas[stream]))
 	if err != nil {
 		return f, fmt.Errorf("schema of %s: %w", stream, err)
 	}
-	if !isRemote(f.Path) {
-		if err := noLink(f.Path); err != nil {
+	if !isRemote(f.Name) {
+		if err := noLink(f.Name); err != nil {
 			return f, err
 		}
 	}
-	wc, err := p.fs.OpenWrite(ctx, f.Path)
+	wc, err := p.fs.OpenWrite(ctx, f.Name)
 	if err != nil {
-		return f, fmt.Errorf("creating %s: %w", f.Path, err)
+		return f, fmt.Errorf("creating %s: %w", f.Name, err)
 	}
 	w, err := NewWriter(wc, fields, Options{})
 	if err == nil {
@@ -411,7 +412,7 @@ func (p *publisher) emptyFile(ctx context.Context, stream string) (File, error) 
 		err = cerr
 	}
 	if err != nil {
-		return f, fmt.Errorf("writing %s: %w", f.Path, err)
+		return f, fmt.Errorf("writing %s: %w", f.Name, err)
 	}
 	return f, nil
 }
@@ -419,7 +420,7 @@ func (p *publisher) emptyFile(ctx context.Context, stream string) (File, error) 
 // cleanUp runs once the manifest names the run: it deletes the part
 // files of the run's streams that the manifest does not name (unless
 // their run is in progress), then the run's temporary files and lock.
-// The failpoints are those of FinalizeFn, or none (from Abandon).
+// The failpoints are those of Publish, or none (from Abandon).
 func cleanUp(ctx context.Context, fsys filesystem.Interface, e Export, m *Manifest, point func(string) error) error {
 	if err := point(StepSwitched); err != nil {
 		return err
@@ -491,11 +492,11 @@ func cleanUp(ctx context.Context, fsys filesystem.Interface, e Export, m *Manife
 
 func noPoint(string) error { return nil }
 
-// Abandon cleans up after a run of e whose pipeline failed or was
+// abandon cleans up after a run of e whose pipeline failed or was
 // stopped, and reports whether the run was published all the same: its
 // manifest is in place, so the pipeline failed after the switch.
 //
-// A published run is finished as FinalizeFn would have: the files it
+// A published run is finished as Publish would have: the files it
 // replaced and its temporary files are deleted. A run that was not
 // published is undone: its temporary files and lock, and any file it had
 // moved into the stream folders, are deleted, and the previous export is
@@ -503,8 +504,8 @@ func noPoint(string) error { return nil }
 //
 // Call it once the pipeline has ended (whatever runs the run's DoFns has
 // stopped), as it deletes what the run wrote.
-func Abandon(ctx context.Context, e Export) (published bool, err error) {
-	// A FinalizeFn of the run still going in this process (the pipeline
+func abandon(ctx context.Context, e Export) (published bool, err error) {
+	// A Publish of the run still going in this process (the pipeline
 	// was stopped while it published) ends first, and none starts after.
 	st := stateOf(e)
 	for !st.publishing.TryLock() {

@@ -21,8 +21,8 @@ import (
 	"github.com/asana-beam/asana-beam/sources/asana/schemas"
 )
 
-// These tests drive WriteFn and FinalizeFn directly, without a runner:
-// a run is bundles of WriteFn (one per file) and one call of FinalizeFn.
+// These tests drive the sink without a runner: a run is bundles of the
+// generic sinks.WriteFn (one per file) and one call of Export.Publish.
 // memfs:// stands in for gs://: a filesystem without symbolic links or
 // locks, whose objects are replaced whole.
 
@@ -52,15 +52,15 @@ func newExport(t *testing.T, dir string, streams ...string) Export {
 }
 
 // writeRun writes files[stream] files of rows each per stream, one bundle
-// per file, and returns them as FinalizeFn gets them.
-func writeRun(t *testing.T, e Export, files map[string][]int) ([]File, error) {
+// per file, and returns them as Publish gets them.
+func writeRun(t *testing.T, e Export, files map[string][]int) ([]sinks.Part, error) {
 	t.Helper()
 	ctx := context.Background()
-	fn := &WriteFn{Export: e}
+	fn := writeFn(t, e)
 	if err := fn.Setup(ctx); err != nil {
 		return nil, err
 	}
-	var out []File
+	var out []sinks.Part
 	gid := 1000
 	for stream, sizes := range files {
 		for _, n := range sizes {
@@ -72,7 +72,7 @@ func writeRun(t *testing.T, e Export, files map[string][]int) ([]File, error) {
 					return nil, err
 				}
 			}
-			if err := fn.FinishBundle(ctx, func(f File) { out = append(out, f) }); err != nil {
+			if err := fn.FinishBundle(ctx, func(f sinks.Part) { out = append(out, f) }); err != nil {
 				return nil, err
 			}
 		}
@@ -80,18 +80,18 @@ func writeRun(t *testing.T, e Export, files map[string][]int) ([]File, error) {
 	return out, nil
 }
 
-func finalize(e Export, files []File, reports ...sinks.Report) error {
-	next := func(fs []File) func(*File) bool {
-		return func(f *File) bool {
-			if len(fs) == 0 {
-				return false
-			}
-			*f, fs = fs[0], fs[1:]
-			return true
-		}
-	}(files)
-	nextReport := func(*sinks.Report) bool { return false }
-	return (&FinalizeFn{Export: e}).ProcessElement(context.Background(), "", next, nextReport)
+// writeFn is the generic DoFn that writes the parts of e.
+func writeFn(t *testing.T, e Export) *sinks.WriteFn {
+	t.Helper()
+	d, err := sinks.Describe(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sinks.WriteFn{Desc: d}
+}
+
+func finalize(e Export, files []sinks.Part, reports ...sinks.Report) error {
+	return e.Publish(context.Background(), files, reports)
 }
 
 // run writes and publishes a run.
@@ -246,7 +246,7 @@ func TestPublishReplaces(t *testing.T) {
 	}
 }
 
-// TestPublishSteps: FinalizeFn reaches the steps of CrashSteps in order
+// TestPublishSteps: Publish reaches the steps of CrashSteps in order
 // (on gs://, without the manifest's temporary name).
 func TestPublishSteps(t *testing.T) {
 	for _, remote := range []bool{false, true} {
@@ -275,8 +275,8 @@ func TestPublishSteps(t *testing.T) {
 }
 
 // TestPublishFailures fails each step of publishing in turn (FailEnv):
-// before the switch, FinalizeFn fails and the directory is the previous
-// export's, exactly; after it, the run is published (FinalizeFn fails
+// before the switch, Publish fails and the directory is the previous
+// export's, exactly; after it, the run is published (Publish fails
 // only at "done", as a runner failing after the switch). Abandon then
 // tells which, and leaves the directory clean.
 func TestPublishFailures(t *testing.T) {
@@ -303,10 +303,10 @@ func TestPublishFailures(t *testing.T) {
 				switch {
 				case !switched || step == StepDone:
 					if err == nil || !strings.Contains(err.Error(), FailEnv) {
-						t.Fatalf("FinalizeFn: %v, want the failpoint's error", err)
+						t.Fatalf("Publish: %v, want the failpoint's error", err)
 					}
 				case err != nil:
-					t.Fatalf("FinalizeFn: %v, want the run published and the failure logged", err)
+					t.Fatalf("Publish: %v, want the run published and the failure logged", err)
 				}
 				if !switched {
 					after := listing(t, dir)
@@ -319,7 +319,8 @@ func TestPublishFailures(t *testing.T) {
 						t.Errorf("the previous export changed (-before +after):\n%s", diff)
 					}
 				}
-				published, err := Abandon(context.Background(), e2)
+				a, err := e2.Abandon(context.Background())
+				published := a.Published
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -345,10 +346,10 @@ func indexOf(s []string, v string) int {
 	return -1
 }
 
-// crash runs FinalizeFn until it reaches step, and stops it there as a
+// crash runs Publish until it reaches step, and stops it there as a
 // killed process stops: nothing after the step runs, and the run's lock
 // is released.
-func crash(t *testing.T, e Export, files []File, step string) {
+func crash(t *testing.T, e Export, files []sinks.Part, step string) {
 	t.Helper()
 	type stop struct{}
 	stepHook = func(s string) {
@@ -366,7 +367,7 @@ func crash(t *testing.T, e Export, files []File, step string) {
 		release(e)
 	}()
 	finalize(e, files)
-	t.Fatalf("FinalizeFn did not reach step %s", step)
+	t.Fatalf("Publish did not reach step %s", step)
 }
 
 // TestAbandonAfterCrash: a run stopped while its files were moving is
@@ -385,7 +386,8 @@ func TestAbandonAfterCrash(t *testing.T) {
 				t.Fatal(err)
 			}
 			crash(t, e2, files, step)
-			published, err := Abandon(context.Background(), e2)
+			a, err := e2.Abandon(context.Background())
+			published := a.Published
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -425,7 +427,7 @@ func TestNextRunCleansUp(t *testing.T) {
 	checkExport(t, dir, e3.RunID, map[string]int64{"users": 5})
 }
 
-// TestPublishRetried: FinalizeFn run again after it published (a retried
+// TestPublishRetried: Publish run again after it published (a retried
 // bundle) succeeds and changes nothing.
 func TestPublishRetried(t *testing.T) {
 	dir := newDir(t, false)
@@ -442,7 +444,7 @@ func TestPublishRetried(t *testing.T) {
 		t.Fatalf("again: %v", err)
 	}
 	if diff := cmp.Diff(before, listing(t, dir)); diff != "" {
-		t.Errorf("the second FinalizeFn changed the export (-before +after):\n%s", diff)
+		t.Errorf("the second Publish changed the export (-before +after):\n%s", diff)
 	}
 	checkExport(t, dir, e.RunID, map[string]int64{"users": 5})
 }
@@ -529,7 +531,7 @@ func TestSymlinksRefused(t *testing.T) {
 		before, beforeElsewhere := listing(t, dir), listing(t, elsewhere)
 		err = finalize(e2, files)
 		if !errors.Is(err, ErrSymlink) || !strings.Contains(err.Error(), p) {
-			t.Fatalf("FinalizeFn: %v, want an error naming %s as a symbolic link", err, p)
+			t.Fatalf("Publish: %v, want an error naming %s as a symbolic link", err, p)
 		}
 		after := listing(t, dir)
 		for p := range after {
@@ -663,16 +665,16 @@ func TestCleanStale(t *testing.T) {
 
 // TestManifestWarnings: the values written as null because they do not
 // fit their column are counted per stream and in all, and the first
-// MaxWarnings of each stream are in the manifest.
+// sinks.MaxWarnings of each stream are in the manifest.
 func TestManifestWarnings(t *testing.T) {
 	ctx := context.Background()
 	dir := newDir(t, false)
 	e := newExport(t, dir, "tasks", "users")
-	fn := &WriteFn{Export: e}
+	fn := writeFn(t, e)
 	if err := fn.Setup(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var files []File
+	var files []sinks.Part
 	gid := 1000
 	for _, n := range []int{70, 80} { // two files, 150 bad values
 		fn.StartBundle(ctx, nil)
@@ -683,7 +685,7 @@ func TestManifestWarnings(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := fn.FinishBundle(ctx, func(f File) { files = append(files, f) }); err != nil {
+		if err := fn.FinishBundle(ctx, func(f sinks.Part) { files = append(files, f) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -700,8 +702,8 @@ func TestManifestWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	tasks := m.Streams["tasks"]
-	if tasks.WarningCount != 150 || len(tasks.Warnings) != MaxWarnings || m.WarningCount != 150 {
-		t.Errorf("warnings: tasks %d kept of %d, in all %d; want %d of 150, 150", len(tasks.Warnings), tasks.WarningCount, m.WarningCount, MaxWarnings)
+	if tasks.WarningCount != 150 || len(tasks.Warnings) != sinks.MaxWarnings || m.WarningCount != 150 {
+		t.Errorf("warnings: tasks %d kept of %d, in all %d; want %d of 150, 150", len(tasks.Warnings), tasks.WarningCount, m.WarningCount, sinks.MaxWarnings)
 	}
 	if w := tasks.Warnings[0]; !strings.HasPrefix(w, "record 10") || !strings.Contains(w, `field due_on: "2024-13-45"`) {
 		t.Errorf("first warning %q, want the record, the field and its value", w)
@@ -715,7 +717,7 @@ func TestManifestWarnings(t *testing.T) {
 }
 
 // TestFinalizeAfterAbandon: once the command has abandoned a run (its
-// pipeline stopped), a FinalizeFn of the run still to come in the process
+// pipeline stopped), a Publish of the run still to come in the process
 // does not publish it.
 func TestFinalizeAfterAbandon(t *testing.T) {
 	dir := newDir(t, false)
@@ -728,11 +730,11 @@ func TestFinalizeAfterAbandon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if published, err := Abandon(context.Background(), e2); published || err != nil {
-		t.Fatalf("Abandon = %v, %v; want false, nil", published, err)
+	if a, err := e2.Abandon(context.Background()); a.Published || err != nil {
+		t.Fatalf("Abandon = %+v, %v; want not published, no error", a, err)
 	}
 	if err := finalize(e2, files); err == nil || !strings.Contains(err.Error(), "abandoned") {
-		t.Errorf("FinalizeFn after Abandon: %v, want an error", err)
+		t.Errorf("Publish after Abandon: %v, want an error", err)
 	}
 	checkExport(t, dir, e1.RunID, map[string]int64{"users": 2})
 }

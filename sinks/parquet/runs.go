@@ -14,6 +14,8 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+
+	"github.com/asana-beam/asana-beam/sinks/tabular"
 )
 
 // Runs in progress, and what failed runs leave behind.
@@ -50,12 +52,13 @@ type runState struct {
 	once sync.Once
 	err  error
 
-	mu   sync.Mutex
-	lock *os.File  // local, with flock: the locked lock file
-	beat time.Time // otherwise: when the lock was last written
+	mu     sync.Mutex
+	lock   *os.File                   // local, with flock: the locked lock file
+	beat   time.Time                  // otherwise: when the lock was last written
+	fields map[string][]tabular.Field // the streams' columns, parsed once
 
-	// publishing is held by FinalizeFn while it publishes and by Abandon:
-	// once Abandon has undone the run, FinalizeFn may not publish it.
+	// publishing is held by Publish while it publishes and by Abandon:
+	// once Abandon has undone the run, Publish may not publish it.
 	publishing sync.Mutex
 	abandoned  bool
 }

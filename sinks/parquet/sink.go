@@ -5,36 +5,26 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"   // gs:// outputs
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local" // local outputs
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/asana-beam/asana-beam/sinks"
 	"github.com/asana-beam/asana-beam/sinks/tabular"
 )
-
-func init() {
-	register.DoFn3x1[context.Context, sinks.Record, func(File), error](&WriteFn{})
-	register.Emitter1[File]()
-	register.DoFn2x0[File, func(string, File)](&keyFileFn{})
-	register.Emitter2[string, File]()
-	register.DoFn2x0[sinks.Report, func(string, sinks.Report)](&keyReportFn{})
-	register.Emitter2[string, sinks.Report]()
-	register.DoFn4x1[context.Context, string, func(*File) bool, func(*sinks.Report) bool, error](&FinalizeFn{})
-	register.DoFn2x1[context.Context, []byte, error](&startFn{})
-}
 
 // Export describes one export run to a directory: local, or gs:// through
 // Beam's filesystems.
@@ -44,7 +34,7 @@ type Export struct {
 	Dir string `json:"dir"`
 	// RunID names the run; its files are written under Dir/_tmp/RunID and
 	// moved into place only when every one of them is complete (see
-	// FinalizeFn).
+	// Publish).
 	RunID string `json:"run_id"`
 	// Schemas maps each exported stream to its JSON Schema.
 	Schemas map[string]string `json:"schemas"`
@@ -70,150 +60,133 @@ const ManifestName = "_manifest.json"
 // ManifestPath is the manifest of the export in dir.
 func ManifestPath(dir string) string { return join(dir, ManifestName) }
 
-// File is one Parquet file a bundle wrote under its temporary name.
-type File struct {
-	Stream string `json:"stream"`
-	Path   string `json:"path"`
-	Rows   int64  `json:"rows"`
-	// Warnings are the first MaxWarnings values written as null because
-	// they did not fit their column (tabular.Warning.String), of
-	// WarningCount.
-	Warnings     []string `json:"warnings,omitempty"`
-	WarningCount int64    `json:"warning_count,omitempty"`
+// Kind is the Parquet sink: asana-export's --sink parquet, with --output.
+var Kind = sinks.Kind{
+	Name: "parquet",
+	Flags: func(fs *flag.FlagSet) func(context.Context, sinks.Run) (sinks.Sink, error) {
+		output := fs.String("output", "asana-export", "--sink parquet: the export directory, a local path or gs://bucket/prefix")
+		return func(_ context.Context, r sinks.Run) (sinks.Sink, error) {
+			e := Export{Dir: *output, RunID: NewRunID(r.StartedAt), Schemas: r.Schemas, Source: r.Source, StartedAt: r.StartedAt}
+			if r.Elsewhere && !isRemote(e.Dir) {
+				return nil, fmt.Errorf("--output: workers on other machines write to Cloud Storage: give gs://bucket/prefix, not %q", e.Dir)
+			}
+			// Before anything is read: no symbolic link inside the directory.
+			if err := e.Check(); err != nil {
+				return nil, fmt.Errorf("--output: %w", err)
+			}
+			return e, nil
+		}
+	},
+	Decode: func(data []byte) (sinks.Sink, error) {
+		var e Export
+		if err := json.Unmarshal(data, &e); err != nil {
+			return nil, fmt.Errorf("parquet: decoding the export: %w", err)
+		}
+		return e, nil
+	},
 }
 
-// MaxWarnings is how many warnings a file, and a stream of the manifest,
-// keeps; the counts go on.
-const MaxWarnings = 100
+func init() { sinks.Register(Kind) }
 
-// keepWarnings appends ws to kept, up to MaxWarnings in all.
-func keepWarnings(kept []string, ws ...string) []string {
-	return append(kept, ws[:min(len(ws), max(0, MaxWarnings-len(kept)))]...)
-}
+// Kind is "parquet".
+func (Export) Kind() string { return Kind.Name }
 
-// Write writes each PCollection of sinks.Record to Parquet files and, when
-// all are written, moves them into place and writes the manifest. Reports
-// (skipped parts, lost data) go into the manifest; a stream with lost data
-// is marked incomplete there.
-func Write(s beam.Scope, e Export, records []beam.PCollection, reports beam.PCollection) {
-	s = s.Scope("Parquet")
-	beam.ParDo0(s, &startFn{Export: e}, beam.Impulse(s))
-	var files []beam.PCollection
-	for _, r := range records {
-		files = append(files, beam.ParDo(s, &WriteFn{Export: e}, r))
+// Target is the export directory.
+func (e Export) Target() string { return e.Dir }
+
+// ID is the run id.
+func (e Export) ID() string { return e.RunID }
+
+// Begin begins the run in this process (see runs.go): it refuses a
+// symbolic link in the directory, deletes what stale runs left, and locks
+// the run's temporary directory.
+func (e Export) Begin(ctx context.Context) error { return begin(ctx, e) }
+
+// Open starts a file of stream under the run's temporary directory.
+func (e Export) Open(ctx context.Context, stream string) (sinks.PartWriter, error) {
+	schema, known := e.Schemas[stream]
+	if !known {
+		return nil, fmt.Errorf("parquet: no schema for stream %s", stream)
 	}
-	keyed := beam.ParDo(s, &keyFileFn{}, beam.Flatten(s, files...))
-	keyedReports := beam.ParDo(s, &keyReportFn{}, reports)
-	beam.ParDo0(s, &FinalizeFn{Export: e}, beam.CoGroupByKey(s, keyed, keyedReports))
+	fields, err := e.fields(stream, schema)
+	if err != nil {
+		return nil, err
+	}
+	p := tempPath(e, stream, randomName())
+	if !isRemote(p) {
+		if err := noLink(filepath.Dir(p)); err != nil {
+			return nil, err
+		}
+	}
+	fs, err := filesystem.New(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	wc, err := fs.OpenWrite(ctx, p)
+	fs.Close()
+	if err != nil {
+		return nil, fmt.Errorf("creating %s: %w", p, err)
+	}
+	w, err := NewWriter(wc, fields, Options{})
+	if err != nil {
+		wc.Close()
+		return nil, err
+	}
+	return &partWriter{e: e, path: p, wc: wc, w: w}, nil
 }
 
-// WriteFn writes the records of a bundle, one temporary file per stream.
-type WriteFn struct {
-	Export Export `json:"export"`
-
-	fields map[string][]tabular.Field
-	open   map[string]*openFile
+// fields parses the schema of stream once per process.
+func (e Export) fields(stream, schema string) ([]tabular.Field, error) {
+	st := stateOf(e)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if f, ok := st.fields[stream]; ok {
+		return f, nil
+	}
+	f, err := tabular.FromJSONSchema([]byte(schema))
+	if err != nil {
+		return nil, fmt.Errorf("schema of %s: %w", stream, err)
+	}
+	if st.fields == nil {
+		st.fields = map[string][]tabular.Field{}
+	}
+	st.fields[stream] = f
+	return f, nil
 }
 
-type openFile struct {
-	file File
+// partWriter writes one Parquet file of the run.
+type partWriter struct {
+	e    Export
+	path string
 	wc   io.WriteCloser
 	w    *Writer
 }
 
-// startFn begins the run as the pipeline starts (see begin): a symbolic
-// link in the export directory stops it before anything is read.
-type startFn struct {
-	Export Export `json:"export"`
+func (pw *partWriter) Write(_ context.Context, rows [][]byte) (int, error) { return pw.w.Write(rows) }
+
+func (pw *partWriter) Warnings() []string {
+	var out []string
+	for _, w := range pw.w.Warnings() {
+		out = append(out, w.String())
+	}
+	return out
 }
 
-// ProcessElement begins the run.
-func (fn *startFn) ProcessElement(ctx context.Context, _ []byte) error { return begin(ctx, fn.Export) }
-
-// Setup begins the run in this process, if no other DoFn did, and parses
-// the schemas once.
-func (fn *WriteFn) Setup(ctx context.Context) error {
-	if err := begin(ctx, fn.Export); err != nil {
-		return err
+func (pw *partWriter) Close(ctx context.Context) (string, int64, error) {
+	heartbeat(ctx, pw.e)
+	if err := pw.w.Close(); err != nil {
+		pw.wc.Close()
+		return pw.path, 0, fmt.Errorf("finishing %s: %w", pw.path, err)
 	}
-	fn.fields = map[string][]tabular.Field{}
-	for stream, schema := range fn.Export.Schemas {
-		f, err := tabular.FromJSONSchema([]byte(schema))
-		if err != nil {
-			return fmt.Errorf("schema of %s: %w", stream, err)
-		}
-		fn.fields[stream] = f
+	if err := pw.wc.Close(); err != nil {
+		return pw.path, 0, fmt.Errorf("closing %s: %w", pw.path, err)
 	}
-	return nil
+	return pw.path, pw.w.Rows(), nil
 }
 
-// StartBundle starts with no open file.
-func (fn *WriteFn) StartBundle(_ context.Context, _ func(File)) { fn.open = map[string]*openFile{} }
-
-// ProcessElement writes one record.
-func (fn *WriteFn) ProcessElement(ctx context.Context, r sinks.Record, _ func(File)) error {
-	of, ok := fn.open[r.Stream]
-	if !ok {
-		fields, known := fn.fields[r.Stream]
-		if !known {
-			return fmt.Errorf("parquet: no schema for stream %s", r.Stream)
-		}
-		p := tempPath(fn.Export, r.Stream, randomName())
-		if !isRemote(p) {
-			if err := noLink(filepath.Dir(p)); err != nil {
-				return err
-			}
-		}
-		fs, err := filesystem.New(ctx, p)
-		if err != nil {
-			return err
-		}
-		wc, err := fs.OpenWrite(ctx, p)
-		fs.Close()
-		if err != nil {
-			return fmt.Errorf("creating %s: %w", p, err)
-		}
-		w, err := NewWriter(wc, fields, Options{})
-		if err != nil {
-			wc.Close()
-			return err
-		}
-		of = &openFile{file: File{Stream: r.Stream, Path: p}, wc: wc, w: w}
-		fn.open[r.Stream] = of
-	}
-	n, err := of.w.Write([][]byte{r.Data})
-	if err != nil {
-		return fmt.Errorf("writing %s record %s: %w", r.Stream, r.Key, err)
-	}
-	if n != 1 {
-		return fmt.Errorf("writing %s record %s: %d rows written, want 1", r.Stream, r.Key, n)
-	}
-	of.file.Rows++
-	for _, w := range of.w.Warnings() {
-		of.file.Warnings = keepWarnings(of.file.Warnings, w.String())
-		of.file.WarningCount++
-	}
-	return nil
-}
-
-// FinishBundle completes the bundle's files and hands them on.
-func (fn *WriteFn) FinishBundle(ctx context.Context, emit func(File)) error {
-	heartbeat(ctx, fn.Export)
-	for _, of := range fn.open {
-		if err := of.w.Close(); err != nil {
-			return fmt.Errorf("finishing %s: %w", of.file.Path, err)
-		}
-		if err := of.wc.Close(); err != nil {
-			return fmt.Errorf("closing %s: %w", of.file.Path, err)
-		}
-		if of.w.Rows() != of.file.Rows {
-			return fmt.Errorf("%s holds %d rows, want %d", of.file.Path, of.w.Rows(), of.file.Rows)
-		}
-		emit(of.file)
-	}
-	fn.open = nil
-	return nil
-}
+// Discard closes the file unfinished: the run does not name it, and
+// deletes it with its temporary directory.
+func (pw *partWriter) Discard() { pw.wc.Close() }
 
 func randomName() string {
 	b := make([]byte, 8)
@@ -231,14 +204,6 @@ func join(dir string, elem ...string) string {
 func tempPath(e Export, stream, name string) string {
 	return join(e.Dir, "_tmp", e.RunID, stream, name+".parquet")
 }
-
-type keyFileFn struct{}
-
-func (*keyFileFn) ProcessElement(f File, emit func(string, File)) { emit("", f) }
-
-type keyReportFn struct{}
-
-func (*keyReportFn) ProcessElement(r sinks.Report, emit func(string, sinks.Report)) { emit("", r) }
 
 // Manifest describes a finished export.
 type Manifest struct {
@@ -269,20 +234,14 @@ type ManifestStream struct {
 	Schema       json.RawMessage `json:"schema"`
 }
 
-// FinalizeFn runs once, after every file is written: it publishes the
-// run (see publish.go): it moves the run's files into the stream folders
-// under names of the run, with an empty file for a stream without
-// records (so that readers see its columns), switches the manifest, then
-// deletes the files the new manifest replaced and the run's temporary
-// directory. A reader of the manifest sees the previous export or this
-// one, whenever the process stops.
-type FinalizeFn struct {
-	Export Export `json:"export"`
-}
-
-// ProcessElement finalizes the run.
-func (fn *FinalizeFn) ProcessElement(ctx context.Context, _ string, files func(*File) bool, reports func(*sinks.Report) bool) error {
-	e := fn.Export
+// Publish publishes the run (see publish.go): it moves the run's files
+// into the stream folders under names of the run, with an empty file for
+// a stream without records (so that readers see its columns), switches
+// the manifest, then deletes the files the new manifest replaced and the
+// run's temporary directory. A reader of the manifest sees the previous
+// export or this one, whenever the process stops. Published again (a
+// retried bundle), it leaves the export as it is.
+func (e Export) Publish(ctx context.Context, parts []sinks.Part, reports []sinks.Report) error {
 	if err := begin(ctx, e); err != nil {
 		return err
 	}
@@ -297,17 +256,15 @@ func (fn *FinalizeFn) ProcessElement(ctx context.Context, _ string, files func(*
 		return err
 	}
 	defer fs.Close()
-	byStream := map[string][]File{}
-	var f File
-	for files(&f) {
+	byStream := map[string][]sinks.Part{}
+	for _, f := range parts {
 		byStream[f.Stream] = append(byStream[f.Stream], f)
 	}
 	m := &Manifest{Format: "asana-beam parquet export 1", RunID: e.RunID, StartedAt: e.StartedAt, Source: e.Source,
 		Complete: true, Streams: map[string]ManifestStream{}}
-	var r sinks.Report
 	problems := map[string][]string{}
 	lost := map[string]bool{}
-	for reports(&r) {
+	for _, r := range reports {
 		problems[r.Stream] = append(problems[r.Stream], r.Message)
 		lost[r.Stream] = lost[r.Stream] || r.Lost
 	}
@@ -332,6 +289,34 @@ func (fn *FinalizeFn) ProcessElement(ctx context.Context, _ string, files func(*
 		log.Warnf(ctx, "parquet: run %s is published to %s, but deleting what it replaced failed (the next run deletes it): %v", e.RunID, e.Dir, err)
 	}
 	return failpoint(StepDone)
+}
+
+// Abandon cleans up after the run, once its pipeline has failed or was
+// stopped (see abandon).
+func (e Export) Abandon(ctx context.Context) (sinks.Abandoned, error) {
+	published, err := abandon(ctx, e)
+	if published {
+		return sinks.Abandoned{Published: true, Left: fmt.Sprintf("run %s was published to %s before the run failed", e.RunID, e.Dir)}, err
+	}
+	return sinks.Abandoned{Left: fmt.Sprintf("nothing of this run was published (%s still holds the previous export, if any)", e.Dir)}, err
+}
+
+// Summary reads the run back from its manifest.
+func (e Export) Summary(ctx context.Context) (sinks.Summary, error) {
+	m, err := ReadManifest(ctx, e.Dir)
+	if err != nil {
+		return sinks.Summary{}, err
+	}
+	if m.RunID != e.RunID {
+		return sinks.Summary{}, fmt.Errorf("the manifest in %s is of run %s, not this run %s", e.Dir, m.RunID, e.RunID)
+	}
+	s := sinks.Summary{RunID: m.RunID, Where: "the manifest " + ManifestPath(e.Dir), Incomplete: "marked incomplete in the manifest"}
+	for _, name := range slices.Sorted(maps.Keys(m.Streams)) {
+		ms := m.Streams[name]
+		s.Streams = append(s.Streams, sinks.StreamSummary{Stream: name, Records: ms.Records, Parts: len(ms.Files), Complete: ms.Complete,
+			Problems: ms.Problems, Warnings: ms.Warnings, WarningCount: ms.WarningCount})
+	}
+	return s, nil
 }
 
 func remove(ctx context.Context, fs filesystem.Interface, p string) error {

@@ -10,20 +10,25 @@ import (
 	"github.com/asana-beam/asana-beam/sinks"
 )
 
-// TestWriteFn runs the DoFn's methods as a runner would: a bundle's
-// records go to a staging table of its own, handed on with its row count,
-// and a record that does not fit fails the bundle, naming the record (its
-// gid) and the field.
+// TestWriteFn runs the generic sink DoFn's methods on the BigQuery sink
+// as a runner would: a bundle's records go to a staging table of its own,
+// handed on with its row count, and a record that does not fit fails the
+// bundle, naming the record (its gid) and the field.
 func TestWriteFn(t *testing.T) {
 	ctx := t.Context()
 	c := newClient(t)
-	fn := &WriteFn{Load: testLoad(t, c, map[string]string{"tasks": rawSchema(t, "tasks"), "tags": rawSchema(t, "tags")})}
+	load := testLoad(t, c, map[string]string{"tasks": rawSchema(t, "tasks"), "tags": rawSchema(t, "tags")})
+	d, err := sinks.Describe(load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := &sinks.WriteFn{Desc: d}
 	if err := fn.Setup(ctx); err != nil {
 		t.Fatal(err)
 	}
 	defer fn.Teardown()
-	var staged []Staged
-	emit := func(s Staged) { staged = append(staged, s) }
+	var staged []sinks.Part
+	emit := func(s sinks.Part) { staged = append(staged, s) }
 	fn.StartBundle(ctx, emit)
 	for _, r := range []sinks.Record{
 		{Stream: "tasks", Key: "1", Data: []byte(`{"gid":"1"}`)},
@@ -42,11 +47,11 @@ func TestWriteFn(t *testing.T) {
 	}
 	for _, s := range staged {
 		want := map[string][]string{"tasks": {"1", "2"}, "tags": {"5"}}[s.Stream]
-		if s.Rows != int64(len(want)) || !strings.HasPrefix(s.Table, fn.Load.stagingPrefix(s.Stream)) {
+		if s.Rows != int64(len(want)) || !strings.HasPrefix(s.Name, load.stagingPrefix(s.Stream)) {
 			t.Errorf("staged %+v", s)
 		}
-		if diff := cmp.Diff(want, gids(t, c, fn.Load, s.Table)); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", s.Table, diff)
+		if diff := cmp.Diff(want, gids(t, c, load, s.Name)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", s.Name, diff)
 		}
 	}
 
@@ -71,7 +76,7 @@ func TestWriteFn(t *testing.T) {
 	// A record whose gid does not fit fails the bundle, naming the
 	// stream, the record, the field and the value.
 	fn.StartBundle(ctx, emit)
-	err := fn.ProcessElement(ctx, sinks.Record{Stream: "tasks", Key: "1207", Data: []byte(`{"gid":1207,"due_on":"2024-02-30"}`)}, emit)
+	err = fn.ProcessElement(ctx, sinks.Record{Stream: "tasks", Key: "1207", Data: []byte(`{"gid":1207,"due_on":"2024-02-30"}`)}, emit)
 	if err == nil || err.Error() != "bigquery: tasks record 1207: field gid: 1207 is a number, not a string" {
 		t.Errorf("a record that does not fit: %v, want its stream, gid, field and value", err)
 	}
