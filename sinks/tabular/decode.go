@@ -2,12 +2,17 @@ package tabular
 
 import (
 	"bytes"
-	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Handler receives the values of a record from Decoder.Decode, without
@@ -54,7 +59,6 @@ type Handler interface {
 type Decoder struct {
 	root     *plan
 	numbered []*Field
-	scanners sync.Pool // of *scanner, to reuse their buffers
 }
 
 // plan is a list of fields compiled for decoding.
@@ -63,6 +67,13 @@ type plan struct {
 	index  map[string]int
 	ids    []int   // numbers of the fields
 	sub    []*plan // of the Record fields
+
+	// Records list their members in a steady order: the fields' own, or
+	// the order of their names (encoding/json's, of a map). The field
+	// first in name order, and after each field the next one in it, are
+	// tried before the index.
+	firstByName int
+	nextByName  []int
 }
 
 // NewDecoder returns a Decoder for the fields.
@@ -89,6 +100,22 @@ func (d *Decoder) compile(fields []Field) *plan {
 			p.sub[i] = d.compile(fields[i].Fields)
 		}
 	}
+	byName := make([]int, len(fields))
+	for i := range byName {
+		byName[i] = i
+	}
+	slices.SortStableFunc(byName, func(a, b int) int { return strings.Compare(fields[a].Name, fields[b].Name) })
+	p.nextByName = make([]int, len(fields))
+	p.firstByName = len(fields)
+	for k, i := range byName {
+		if k == 0 {
+			p.firstByName = i
+		}
+		p.nextByName[i] = len(fields)
+		if k+1 < len(byName) {
+			p.nextByName[i] = byName[k+1]
+		}
+	}
 	return p
 }
 
@@ -104,8 +131,10 @@ func (d *Decoder) Field(f int) *Field { return d.numbered[f] }
 
 // Decode reads one JSON record (an object) and reports its values to h.
 //
-// Members of the record that are not fields are ignored (but must be valid
-// JSON). Every error is a *FieldError: invalid JSON, a value that does not
+// The JSON text is read by the tokenizer of package jsontext (the
+// encoding/json/jsontext of Go 1.27), which checks its syntax. Members of
+// the record that are not fields are ignored (but must be valid JSON).
+// Every error is a *FieldError: invalid JSON, a value that does not
 // fit its field (a value of the wrong JSON type, an Int64 given a fraction
 // or a number beyond 64 bits, a Timestamp that is not RFC 3339 (with or
 // without a fraction of seconds, with Z or an offset), a Date that is not
@@ -115,9 +144,9 @@ func (d *Decoder) Field(f int) *Field { return d.numbered[f] }
 // does: invalid UTF-8 becomes U+FFFD. Timestamps are truncated to the
 // microsecond.
 func (d *Decoder) Decode(record []byte, h Handler) error {
-	s := d.scanner(record, h)
+	s := newScanner(record, h)
 	err := s.record(d.root)
-	d.release(s)
+	s.release()
 	return err
 }
 
@@ -134,12 +163,12 @@ func (d *Decoder) Decode(record []byte, h Handler) error {
 // A record whose values all fit costs what Decode costs: only the values
 // that do not fit take a slower path.
 func (d *Decoder) DecodeLenient(record []byte, h Handler, warnings []Warning) ([]Warning, error) {
-	s := d.scanner(record, h)
+	s := newScanner(record, h)
 	n := len(warnings)
 	s.lenient, s.warnings = true, warnings
 	err := s.record(d.root)
 	warnings = s.warnings
-	d.release(s)
+	s.release()
 	if err != nil {
 		return warnings[:n], err
 	}
@@ -158,7 +187,7 @@ func (d *Decoder) DecodeLenient(record []byte, h Handler, warnings []Warning) ([
 // warning. The fixed record fits the fields: Decode takes it without
 // error. The errors are those of DecodeLenient.
 func (d *Decoder) Lenient(record []byte) (fixed []byte, warnings []Warning, err error) {
-	s := d.scanner(record, discard{})
+	s := newScanner(record, discard{})
 	s.lenient = true
 	err = s.record(d.root)
 	warnings = s.warnings
@@ -172,7 +201,7 @@ func (d *Decoder) Lenient(record []byte) (fixed []byte, warnings []Warning, err 
 		}
 		fixed = append(fixed, record[at:]...)
 	}
-	d.release(s)
+	s.release()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -186,21 +215,34 @@ func (d *Decoder) Lenient(record []byte) (fixed []byte, warnings []Warning, err 
 	return fixed, warnings, nil
 }
 
-// scanner returns a scanner of the pool, ready to read record.
-func (d *Decoder) scanner(record []byte, h Handler) *scanner {
-	s, _ := d.scanners.Get().(*scanner)
+// scanners is a pool of *scanner, to reuse their tokenizers and buffers.
+var scanners sync.Pool
+
+// readOptions are those of the tokenizer. A member given twice is an
+// error of the fields only (the decoder tells it, naming the field);
+// invalid UTF-8 in strings is taken, and becomes U+FFFD, as encoding/json
+// does.
+var readOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
+
+// newScanner returns a scanner of the pool, ready to read record.
+func newScanner(record []byte, h Handler) *scanner {
+	s, _ := scanners.Get().(*scanner)
 	if s == nil {
 		s = new(scanner)
 	}
-	s.data, s.pos, s.h, s.path = record, 0, h, s.path[:0]
+	s.data, s.h, s.path = record, h, s.path[:0]
+	s.in = *bytes.NewBuffer(record) // the tokenizer reads a bytes.Buffer in place, without copying
+	s.dec.Reset(&s.in, readOptions...)
 	return s
 }
 
-// release puts s back in the pool.
-func (d *Decoder) release(s *scanner) {
+// release puts s back in the pool, keeping nothing of the record.
+func (s *scanner) release() {
 	s.data, s.h = nil, nil
+	s.in = bytes.Buffer{}
+	s.dec.Reset(&s.in)
 	s.lenient, s.warnings, s.spans = false, nil, s.spans[:0]
-	d.scanners.Put(s)
+	scanners.Put(s)
 }
 
 // discard is a Handler that keeps nothing.
@@ -217,15 +259,15 @@ func (discard) Int64(int, int64)    {}
 func (discard) Double(int, float64) {}
 func (discard) Bool(int, bool)      {}
 
-// scanner reads one record.
+// scanner reads one record with a jsontext.Decoder, guided by the fields.
 type scanner struct {
-	data  []byte
-	pos   int
-	h     Handler
-	path  []pathElem
-	buf   []byte // scratch for unescaped strings
-	jbuf  []byte // scratch for compacted JSON
-	stack []byte // scratch for skipValue
+	dec  jsontext.Decoder
+	in   bytes.Buffer // the record, read by dec
+	data []byte       // the record
+	h    Handler
+	path Path   // of the value being read
+	buf  []byte // scratch for unquoted strings
+	jbuf []byte // scratch for compacted JSON
 
 	// lenient reports values that do not fit as null (DecodeLenient),
 	// adding to warnings, and the place of each value to spans.
@@ -237,50 +279,59 @@ type scanner struct {
 // span is the place of a value in the record: data[start:end].
 type span struct{ start, end int }
 
-type pathElem struct {
-	name  string
-	index int // of an array element, when name is ""
+// Path is where a value is in a record, as FieldError and Warning name
+// it: the names of the members and the indexes of the list elements on
+// the way, such as memberships[2].project.gid. Its String is the one
+// spelling of a path of the table sinks.
+type Path []PathElem
+
+// PathElem is a step of a Path: a member Name, or, when Name is "", the
+// Index of an element of a list.
+type PathElem struct {
+	Name  string
+	Index int
 }
 
-// maxDepth bounds the nesting of a value that is skipped or kept as JSON.
-const maxDepth = 10000
-
-func (s *scanner) record(p *plan) error {
-	s.skipSpace()
-	if s.pos >= len(s.data) {
-		return s.syntax("the record is empty")
-	}
-	if s.data[s.pos] != '{' {
-		if s.kind() == "not JSON" {
-			return s.unexpected()
-		}
-		return s.errorf("the record is %s, not a JSON object", s.kind())
-	}
-	if err := s.object(p); err != nil {
-		return err
-	}
-	s.skipSpace()
-	if s.pos != len(s.data) {
-		return s.syntax("data after the record")
-	}
-	return nil
-}
-
-func (s *scanner) pathString() string {
+// String returns the path as text, such as "memberships[2].project.gid";
+// "" for the record itself.
+func (p Path) String() string {
 	var b []byte
-	for _, e := range s.path {
-		if e.name == "" {
+	for _, e := range p {
+		if e.Name == "" {
 			b = append(b, '[')
-			b = strconv.AppendInt(b, int64(e.index), 10)
+			b = strconv.AppendInt(b, int64(e.Index), 10)
 			b = append(b, ']')
 			continue
 		}
 		if len(b) > 0 {
 			b = append(b, '.')
 		}
-		b = append(b, e.name...)
+		b = append(b, e.Name...)
 	}
 	return string(b)
+}
+
+// jsonSpace is the white space of JSON.
+const jsonSpace = " \t\r\n"
+
+func (s *scanner) record(p *plan) error {
+	if len(bytes.TrimLeft(s.data, jsonSpace)) == 0 {
+		return s.errorf("invalid JSON: the record is empty")
+	}
+	switch k := s.dec.PeekKind(); k {
+	case '{':
+	case 0:
+		return s.syntax(s.dec.ReadToken())
+	default:
+		return s.errorf("the record is %s, not a JSON object", kindName(k))
+	}
+	if err := s.object(p); err != nil {
+		return err
+	}
+	if rest := bytes.TrimLeft(s.data[s.dec.InputOffset():], jsonSpace); len(rest) > 0 {
+		return s.errorf("invalid JSON at offset %d: data after the record", len(s.data)-len(rest))
+	}
+	return nil
 }
 
 func (s *scanner) errorf(format string, args ...any) *FieldError {
@@ -288,163 +339,158 @@ func (s *scanner) errorf(format string, args ...any) *FieldError {
 	if len(args) > 0 {
 		msg = fmt.Sprintf(format, args...)
 	}
-	return &FieldError{Path: s.pathString(), Message: msg}
+	return &FieldError{Path: s.path.String(), Message: msg}
 }
 
-// syntax is an error of JSON syntax at the current position.
-func (s *scanner) syntax(msg string) *FieldError {
-	if s.pos < len(s.data) {
-		return s.errorf("invalid JSON at offset %d: %s", s.pos, msg)
+// syntax is the error of invalid JSON that the tokenizer returned with
+// the token (or value) t, at the current path: "invalid JSON at offset
+// N: " and the tokenizer's message, such as "invalid character '}' after
+// array element (expecting ',' or ']')". Its offset is left out at the
+// end of the record.
+func (s *scanner) syntax(t any, err error) *FieldError {
+	if err == nil {
+		err = fmt.Errorf("unexpected %v", t) // cannot happen: the kinds were peeked
+	}
+	msg, offset := err.Error(), int64(len(s.data))
+	var se *jsontext.SyntacticError
+	if errors.As(err, &se) {
+		offset = se.ByteOffset
+		if se.Err != nil {
+			msg = se.Err.Error()
+		}
+		// "invalid character 'x' after array element (expecting ',' or
+		// ']')" is said as the table sinks have always said it, naming
+		// the character at the offset.
+		if strings.HasPrefix(msg, "invalid character ") && offset >= 0 && offset < int64(len(s.data)) {
+			msg = unexpected(s.data[offset], strings.Contains(msg, " in string"))
+		}
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		msg, offset = "unexpected end of the record", int64(len(s.data))
+	}
+	if offset < int64(len(s.data)) {
+		return s.errorf("invalid JSON at offset %d: %s", offset, msg)
 	}
 	return s.errorf("invalid JSON: %s", msg)
 }
 
-func (s *scanner) unexpected() *FieldError {
-	if s.pos >= len(s.data) {
-		return s.syntax("unexpected end of the record")
+// unexpected says what an unexpected byte c of the record is: a control
+// character in a string, or a character (a byte) where it cannot be.
+func unexpected(c byte, inString bool) string {
+	switch {
+	case inString && c < 0x20:
+		return "control character in a string"
+	case c >= 0x20 && c < 0x7f:
+		return "unexpected character " + strconv.QuoteRune(rune(c))
 	}
-	c := s.data[s.pos]
-	if c >= 0x20 && c < 0x7f {
-		return s.syntax("unexpected character " + strconv.QuoteRune(rune(c)))
-	}
-	return s.syntax("unexpected byte " + strconv.Quote(string(c)))
+	return "unexpected byte " + strconv.Quote(string(c))
 }
 
-// skipSpace skips white space and reports whether there was some.
-func (s *scanner) skipSpace() bool {
-	start := s.pos
-	for s.pos < len(s.data) {
-		switch s.data[s.pos] {
-		case ' ', '\t', '\n', '\r':
-			s.pos++
-			continue
-		}
-		break
-	}
-	return s.pos != start
-}
-
-// kind names the JSON type of the value at the current position, for
-// messages.
-func (s *scanner) kind() string {
-	if s.pos >= len(s.data) {
-		return "nothing"
-	}
-	switch c := s.data[s.pos]; {
-	case c == '"':
+// kindName names a kind of JSON value, for messages.
+func kindName(k jsontext.Kind) string {
+	switch k {
+	case '"':
 		return "a string"
-	case c == '{':
+	case '{':
 		return "an object"
-	case c == '[':
+	case '[':
 		return "an array"
-	case c == 't' || c == 'f':
+	case 't', 'f':
 		return "a boolean"
-	case c == 'n':
+	case 'n':
 		return "null"
-	case c == '-' || c >= '0' && c <= '9':
+	case '0':
 		return "a number"
 	}
 	return "not JSON"
 }
 
-// wrongType is the error of a value of the wrong JSON type at the current
-// position, where want was expected.
-func (s *scanner) wrongType(want string) *FieldError {
-	if got := s.kind(); got != "not JSON" && got != "nothing" {
-		return s.misfit(s.pos, "is "+got+", not "+want)
+// wrongType reads the next value, of kind k, which is not of the type
+// want of its field, and returns the error: a misfit when the value is
+// valid JSON, else the error of its syntax.
+func (s *scanner) wrongType(k jsontext.Kind, want string) *FieldError {
+	v, err := s.dec.ReadValue()
+	if err != nil {
+		return s.syntax(v, err)
 	}
-	return s.unexpected()
+	return s.misfit(v, "is "+kindName(k)+", not "+want)
 }
 
-// misfit is the error of a value, valid JSON, that does not fit its field:
-// the value starts at start, and reason follows it in the message, such
-// as "is not a date (YYYY-MM-DD)". It moves past the value; a value that
-// is not valid JSON is an error of JSON syntax instead.
-func (s *scanner) misfit(start int, reason string) *FieldError {
-	s.pos = start
-	if _, _, err := s.skipValue(); err != nil {
-		return err.(*FieldError)
-	}
-	v := valueText(s.data[start:s.pos])
-	return &FieldError{Path: s.pathString(), Message: v + " " + reason, Value: v, reason: reason, at: start, misfit: true}
+// misfit is the error of a value v, valid JSON, that does not fit its
+// field, read last; reason follows it in the message, such as "is not a
+// date (YYYY-MM-DD)".
+func (s *scanner) misfit(v jsontext.Value, reason string) *FieldError {
+	end := int(s.dec.InputOffset())
+	text := valueText(v)
+	return &FieldError{Path: s.path.String(), Message: text + " " + reason, Value: text,
+		misfit: true, reason: reason, depth: len(s.path), start: end - len(v), end: end}
 }
 
-// fixable reports whether err, from a value that starts at start, is a
-// value that null may replace (when the field allows it): in lenient
-// mode, a misfit of this very value, not of a value within it. It then
-// keeps a warning, and the scanner is past the value.
-func (s *scanner) fixable(err error, start int) bool {
+// fixable reports whether err is of a value that null may replace (when
+// the field allows it): in lenient mode, a misfit of the value at the
+// current path, not of a value within it. It then keeps a warning and the
+// place of the value.
+func (s *scanner) fixable(err error) bool {
 	fe, ok := err.(*FieldError)
-	if !s.lenient || !ok || !fe.misfit || fe.at != start {
+	if !s.lenient || !ok || !fe.misfit || fe.depth != len(s.path) {
 		return false
 	}
 	s.warnings = append(s.warnings, Warning{Field: fe.Path, Value: fe.Value, Reason: fe.reason})
-	s.spans = append(s.spans, span{start, s.pos})
+	s.spans = append(s.spans, span{fe.start, fe.end})
 	return true
 }
 
-// object reads an object at the current position (a '{') and reports every
-// field of p.
+// object reads an object, whose '{' is next, and reports every field of p.
 func (s *scanner) object(p *plan) error {
-	s.pos++ // '{'
+	if t, err := s.dec.ReadToken(); err != nil {
+		return s.syntax(t, err)
+	}
 	var seen bitset
 	seen.init(len(p.fields))
-	next := 0 // the field expected next: records list their members in a steady order
-	s.skipSpace()
-	if s.pos < len(s.data) && s.data[s.pos] == '}' {
-		s.pos++
-	} else {
-		for {
-			if s.pos >= len(s.data) || s.data[s.pos] != '"' {
-				return s.unexpected()
-			}
-			key, err := s.stringBytes()
-			if err != nil {
-				return err
-			}
-			i, known := next, next < len(p.fields) && p.fields[next].Name == string(key)
-			if !known {
-				i, known = p.index[string(key)]
-			}
-			s.skipSpace()
-			if s.pos >= len(s.data) || s.data[s.pos] != ':' {
-				return s.unexpected()
-			}
-			s.pos++
-			s.skipSpace()
-			if known {
-				s.path = append(s.path, pathElem{name: p.fields[i].Name})
-				if seen.has(i) {
-					return s.errorf("the member is given twice")
-				}
-				seen.set(i)
-				next = i + 1
-				if err := s.value(p, i); err != nil {
-					return err
-				}
-				s.path = s.path[:len(s.path)-1]
-			} else if _, _, err := s.skipValue(); err != nil {
-				return err
-			}
-			s.skipSpace()
-			if s.pos < len(s.data) && s.data[s.pos] == ',' {
-				s.pos++
-				s.skipSpace()
-				continue
-			}
-			if s.pos < len(s.data) && s.data[s.pos] == '}' {
-				s.pos++
-				break
-			}
-			return s.unexpected()
+	next, nextByName := 0, p.firstByName // the fields expected next (see plan)
+	for {
+		name, err := s.dec.ReadToken()
+		if err != nil {
+			return s.syntax(name, err)
 		}
+		if name.Kind() == '}' {
+			break
+		}
+		key := name.String() // does not allocate: key does not escape
+		i, known := next, next < len(p.fields) && p.fields[next].Name == key
+		if !known {
+			i, known = nextByName, nextByName < len(p.fields) && p.fields[nextByName].Name == key
+		}
+		if !known {
+			i, known = p.index[key]
+		}
+		if !known {
+			if v, err := s.dec.ReadValue(); err != nil {
+				return s.syntax(v, err)
+			}
+			continue
+		}
+		k := s.dec.PeekKind()
+		if k == 0 && s.nextByte() != ':' { // an error of the object, not of the value
+			return s.syntax(s.dec.ReadValue())
+		}
+		s.path = append(s.path, PathElem{Name: p.fields[i].Name})
+		if seen.has(i) {
+			return s.errorf("the member is given twice")
+		}
+		seen.set(i)
+		next, nextByName = i+1, p.nextByName[i]
+		if err := s.value(p, i, k); err != nil {
+			return err
+		}
+		s.path = s.path[:len(s.path)-1]
 	}
 	for i := range p.fields {
 		if seen.has(i) {
 			continue
 		}
 		if !p.fields[i].Nullable {
-			s.path = append(s.path, pathElem{name: p.fields[i].Name})
+			s.path = append(s.path, PathElem{Name: p.fields[i].Name})
 			return s.errorf("missing, and the field is not nullable")
 		}
 		s.h.Null(p.ids[i])
@@ -452,15 +498,22 @@ func (s *scanner) object(p *plan) error {
 	return nil
 }
 
-// value reads the value of field i of p at the current position.
-func (s *scanner) value(p *plan, i int) error {
-	f, id := &p.fields[i], p.ids[i]
-	if s.pos >= len(s.data) {
-		return s.unexpected()
+// nextByte returns the byte of the record that comes next after white
+// space, 0 at the end; for errors, to tell where they are.
+func (s *scanner) nextByte() byte {
+	rest := bytes.TrimLeft(s.data[s.dec.InputOffset():], jsonSpace)
+	if len(rest) == 0 {
+		return 0
 	}
-	if s.data[s.pos] == 'n' {
-		if err := s.literal("null"); err != nil {
-			return err
+	return rest[0]
+}
+
+// value reads the value of field i of p, of kind k, which is next.
+func (s *scanner) value(p *plan, i int, k jsontext.Kind) error {
+	f, id := &p.fields[i], p.ids[i]
+	if k == 'n' {
+		if v, err := s.dec.ReadValue(); err != nil {
+			return s.syntax(v, err)
 		}
 		if !f.Nullable {
 			err := s.errorf("null, and the field is not nullable")
@@ -470,152 +523,147 @@ func (s *scanner) value(p *plan, i int) error {
 		s.h.Null(id)
 		return nil
 	}
-	start := s.pos
 	if !f.Repeated {
-		err := s.single(f, id, p.sub[i])
-		if err != nil && f.Nullable && s.fixable(err, start) {
+		err := s.single(f, id, p.sub[i], k)
+		if err != nil && f.Nullable && s.fixable(err) {
 			s.h.Null(id)
 			return nil
 		}
 		return err
 	}
-	if s.data[s.pos] != '[' {
-		err := s.wrongType("an array")
-		if f.Nullable && s.fixable(err, start) {
+	if k != '[' {
+		err := s.wrongType(k, "an array")
+		if f.Nullable && s.fixable(err) {
 			s.h.Null(id)
 			return nil
 		}
 		return err
 	}
-	s.pos++
-	s.skipSpace()
+	if t, err := s.dec.ReadToken(); err != nil {
+		return s.syntax(t, err)
+	}
 	s.h.BeginList(id)
-	if s.pos < len(s.data) && s.data[s.pos] == ']' {
-		s.pos++
-		s.h.EndList(id)
-		return nil
-	}
-	s.path = append(s.path, pathElem{})
+	s.path = append(s.path, PathElem{})
 	for n := 0; ; n++ {
-		s.path[len(s.path)-1].index = n
-		if s.pos < len(s.data) && s.data[s.pos] == 'n' {
-			if err := s.literal("null"); err != nil {
+		k := s.dec.PeekKind()
+		if k == ']' {
+			break
+		}
+		if k == 0 || k == '}' {
+			// An error after an element (not after its comma) is of
+			// that element.
+			if n > 0 && s.nextByte() != ',' {
+				n--
+			}
+			s.path[len(s.path)-1].Index = n
+			return s.syntax(s.dec.ReadValue())
+		}
+		s.path[len(s.path)-1].Index = n
+		if k == 'n' {
+			if v, err := s.dec.ReadValue(); err != nil {
+				return s.syntax(v, err)
+			}
+			s.h.NullElement(id)
+			continue
+		}
+		if err := s.single(f, id, p.sub[i], k); err != nil {
+			if !s.fixable(err) {
 				return err
 			}
 			s.h.NullElement(id)
-		} else {
-			start := s.pos
-			if err := s.single(f, id, p.sub[i]); err != nil {
-				if !s.fixable(err, start) {
-					return err
-				}
-				s.h.NullElement(id)
-			}
 		}
-		s.skipSpace()
-		if s.pos < len(s.data) && s.data[s.pos] == ',' {
-			s.pos++
-			s.skipSpace()
-			continue
-		}
-		if s.pos < len(s.data) && s.data[s.pos] == ']' {
-			s.pos++
-			break
-		}
-		return s.unexpected()
+	}
+	if t, err := s.dec.ReadToken(); err != nil { // ']'
+		return s.syntax(t, err)
 	}
 	s.path = s.path[:len(s.path)-1]
 	s.h.EndList(id)
 	return nil
 }
 
-// single reads a value of field f (number id) that is not null: the value,
-// or an element when f is Repeated.
-func (s *scanner) single(f *Field, id int, sub *plan) error {
-	if s.pos >= len(s.data) {
-		return s.unexpected()
-	}
-	c := s.data[s.pos]
+// single reads a value of field f (number id) that is not null, of kind
+// k: the value, or an element when f is Repeated.
+func (s *scanner) single(f *Field, id int, sub *plan, k jsontext.Kind) error {
 	switch f.Type {
 	case String:
-		if c != '"' {
-			return s.wrongType("a string")
+		if k != '"' {
+			return s.wrongType(k, "a string")
 		}
-		b, err := s.stringBytes()
+		v, err := s.dec.ReadValue()
 		if err != nil {
-			return err
+			return s.syntax(v, err)
 		}
-		s.h.Bytes(id, b)
+		s.h.Bytes(id, s.unquote(v))
 	case Int64:
-		if c != '-' && (c < '0' || c > '9') {
-			return s.wrongType("an integer")
+		if k != '0' {
+			return s.wrongType(k, "an integer")
 		}
-		v, err := s.int64()
+		v, err := s.dec.ReadValue()
 		if err != nil {
-			return err
+			return s.syntax(v, err)
 		}
-		s.h.Int64(id, v)
+		n, reason := parseInt64(v)
+		if reason != "" {
+			return s.misfit(v, reason)
+		}
+		s.h.Int64(id, n)
 	case Double:
-		if c != '-' && (c < '0' || c > '9') {
-			return s.wrongType("a number")
+		if k != '0' {
+			return s.wrongType(k, "a number")
 		}
-		v, err := s.double()
+		v, err := s.dec.ReadValue()
 		if err != nil {
-			return err
+			return s.syntax(v, err)
 		}
-		s.h.Double(id, v)
-	case Bool:
-		switch c {
-		case 't':
-			if err := s.literal("true"); err != nil {
-				return err
-			}
-			s.h.Bool(id, true)
-		case 'f':
-			if err := s.literal("false"); err != nil {
-				return err
-			}
-			s.h.Bool(id, false)
-		default:
-			return s.wrongType("a boolean")
-		}
-	case Timestamp:
-		if c != '"' {
-			return s.wrongType("an RFC 3339 timestamp")
-		}
-		start := s.pos
-		b, err := s.stringBytes()
-		if err != nil {
-			return err
-		}
-		us, ok := parseTimestamp(b)
+		x, ok := parseDouble(v)
 		if !ok {
-			return s.misfit(start, "is not an RFC 3339 timestamp")
+			return s.misfit(v, "is out of range for a 64-bit floating point number")
+		}
+		s.h.Double(id, x)
+	case Bool:
+		if k != 't' && k != 'f' {
+			return s.wrongType(k, "a boolean")
+		}
+		v, err := s.dec.ReadValue()
+		if err != nil {
+			return s.syntax(v, err)
+		}
+		s.h.Bool(id, k == 't')
+	case Timestamp:
+		if k != '"' {
+			return s.wrongType(k, "an RFC 3339 timestamp")
+		}
+		v, err := s.dec.ReadValue()
+		if err != nil {
+			return s.syntax(v, err)
+		}
+		us, ok := parseTimestamp(s.unquote(v))
+		if !ok {
+			return s.misfit(v, "is not an RFC 3339 timestamp")
 		}
 		s.h.Int64(id, us)
 	case Date:
-		if c != '"' {
-			return s.wrongType("a date (YYYY-MM-DD)")
+		if k != '"' {
+			return s.wrongType(k, "a date (YYYY-MM-DD)")
 		}
-		start := s.pos
-		b, err := s.stringBytes()
+		v, err := s.dec.ReadValue()
 		if err != nil {
-			return err
+			return s.syntax(v, err)
 		}
-		days, ok := parseDate(b)
+		days, ok := parseDate(s.unquote(v))
 		if !ok {
-			return s.misfit(start, "is not a date (YYYY-MM-DD)")
+			return s.misfit(v, "is not a date (YYYY-MM-DD)")
 		}
 		s.h.Int64(id, days)
 	case JSON:
-		b, err := s.rawJSON()
+		v, err := s.dec.ReadValue()
 		if err != nil {
-			return err
+			return s.syntax(v, err)
 		}
-		s.h.Bytes(id, b)
+		s.h.Bytes(id, s.compact(v))
 	case Record:
-		if c != '{' {
-			return s.wrongType("an object")
+		if k != '{' {
+			return s.wrongType(k, "an object")
 		}
 		s.h.BeginRecord(id)
 		if err := s.object(sub); err != nil {
@@ -628,98 +676,89 @@ func (s *scanner) single(f *Field, id int, sub *plan) error {
 	return nil
 }
 
-func (s *scanner) literal(lit string) error {
-	if len(s.data)-s.pos >= len(lit) && string(s.data[s.pos:s.pos+len(lit)]) == lit {
-		s.pos += len(lit)
-		return nil
+// unquote returns the text of a JSON string v that the tokenizer read, as
+// valid UTF-8: invalid bytes and lone surrogates become U+FFFD, as
+// encoding/json does. The result may alias v or the scanner's scratch
+// buffer: use it before the next call.
+func (s *scanner) unquote(v jsontext.Value) []byte {
+	text := v[1 : len(v)-1]
+	if plainString(text) {
+		return text
 	}
-	return s.unexpected()
+	// The tokenizer checked the string: AppendUnquote's only complaints
+	// left are the invalid UTF-8 and the lone surrogates it replaced.
+	s.buf, _ = jsontext.AppendUnquote(s.buf[:0], v)
+	return s.buf
 }
 
-// number scans a JSON number at the current position and returns it; frac
-// reports a fraction or an exponent.
-func (s *scanner) number() (num []byte, frac bool, err error) {
-	start := s.pos
-	d := s.data
-	i := s.pos
-	if i < len(d) && d[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(d) && d[i] == '0':
-		i++
-	case i < len(d) && d[i] >= '1' && d[i] <= '9':
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
+// plainString reports whether the text of a JSON string is its value: no
+// escape, valid UTF-8.
+func plainString(text []byte) bool {
+	for i, c := range text {
+		if c == '\\' {
+			return false
 		}
-	default:
-		s.pos = i
-		return nil, false, s.unexpected()
-	}
-	if i < len(d) && d[i] == '.' {
-		frac = true
-		i++
-		j := i
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-		if i == j {
-			s.pos = i
-			return nil, false, s.unexpected()
+		if c >= utf8.RuneSelf {
+			return bytes.IndexByte(text[i:], '\\') < 0 && utf8.Valid(text[i:])
 		}
 	}
-	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
-		frac = true
-		i++
-		if i < len(d) && (d[i] == '+' || d[i] == '-') {
-			i++
+	return true
+}
+
+// compact returns a JSON value v that the tokenizer read as compact JSON
+// text, valid UTF-8 (each invalid byte, in a string, becomes U+FFFD, as
+// in strings). The result may alias v or the scanner's scratch buffer.
+func (s *scanner) compact(v jsontext.Value) []byte {
+	out := []byte(v)
+	if bytes.ContainsAny(v, jsonSpace) {
+		c := jsontext.Value(append(s.jbuf[:0], v...))
+		if err := c.Compact(); err == nil { // checked already: cannot fail
+			out = c
 		}
-		j := i
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-		if i == j {
-			s.pos = i
-			return nil, false, s.unexpected()
-		}
+		s.jbuf = c
 	}
-	s.pos = i
-	return d[start:i], frac, nil
+	if utf8.Valid(out) {
+		return out
+	}
+	fixed := make([]byte, 0, len(out)+16)
+	for len(out) > 0 {
+		r, size := utf8.DecodeRune(out)
+		fixed = utf8.AppendRune(fixed, r)
+		out = out[size:]
+	}
+	return fixed
 }
 
 const outOfInt64 = "is out of range for a 64-bit integer"
 
-func (s *scanner) int64() (int64, error) {
-	start := s.pos
-	num, frac, err := s.number()
-	if err != nil {
-		return 0, err
-	}
-	if !frac {
+// parseInt64 parses a JSON number (checked by the tokenizer) as an
+// integer; reason says why it is not one (out of range, a fraction).
+func parseInt64(num []byte) (v int64, reason string) {
+	i := bytes.IndexAny(num, ".eE")
+	if i < 0 {
 		if v, ok := parseInt(num); ok {
-			return v, nil
+			return v, ""
 		}
-		return 0, s.misfit(start, outOfInt64)
+		return 0, outOfInt64
 	}
 	// A fraction of zeros (2.0) or an exponent (2e3) may still be integral.
-	if i := bytes.IndexByte(num, '.'); i >= 0 && !bytes.ContainsAny(num, "eE") &&
-		len(bytes.Trim(num[i+1:], "0")) == 0 {
+	if num[i] == '.' && !bytes.ContainsAny(num, "eE") && len(bytes.Trim(num[i+1:], "0")) == 0 {
 		if v, ok := parseInt(num[:i]); ok {
-			return v, nil
+			return v, ""
 		}
-		return 0, s.misfit(start, outOfInt64)
+		return 0, outOfInt64
 	}
 	f, err := strconv.ParseFloat(string(num), 64)
 	if err != nil && math.IsInf(f, 0) {
-		return 0, s.misfit(start, outOfInt64)
+		return 0, outOfInt64
 	}
 	if err != nil || math.Trunc(f) != f {
-		return 0, s.misfit(start, "is not an integer")
+		return 0, "is not an integer"
 	}
 	if f < -(1<<63) || f >= 1<<63 {
-		return 0, s.misfit(start, outOfInt64)
+		return 0, outOfInt64
 	}
-	return int64(f), nil
+	return int64(f), ""
 }
 
 // parseInt parses a JSON integer literal (already checked).
@@ -743,347 +782,19 @@ func parseInt(num []byte) (int64, bool) {
 	return v, err == nil
 }
 
-func (s *scanner) double() (float64, error) {
-	start := s.pos
-	num, frac, err := s.number()
-	if err != nil {
-		return 0, err
-	}
-	if !frac && len(num) <= 16 {
+// parseDouble parses a JSON number (checked by the tokenizer) as a 64-bit
+// floating point number, false when it is out of range.
+func parseDouble(num []byte) (float64, bool) {
+	if len(num) <= 16 && !bytes.ContainsAny(num, ".eE") {
 		if v, ok := parseInt(num); ok && v > -(1<<53) && v < 1<<53 {
 			if v == 0 && num[0] == '-' {
-				return math.Copysign(0, -1), nil
+				return math.Copysign(0, -1), true
 			}
-			return float64(v), nil
+			return float64(v), true
 		}
 	}
 	f, err := strconv.ParseFloat(string(num), 64)
-	if err != nil {
-		return 0, s.misfit(start, "is out of range for a 64-bit floating point number")
-	}
-	return f, nil
-}
-
-// stringBytes reads a JSON string at the current position (a '"') and
-// returns its decoded bytes, valid UTF-8. The result may alias the record or
-// the scanner's scratch buffer: use it before the next call.
-func (s *scanner) stringBytes() ([]byte, error) {
-	d := s.data
-	start := s.pos + 1
-	ascii := true
-	for i := start; i < len(d); i++ {
-		c := d[i]
-		if !stringSpecial[c] {
-			continue
-		}
-		switch {
-		case c == '"':
-			s.pos = i + 1
-			b := d[start:i]
-			if ascii || utf8.Valid(b) {
-				return b, nil
-			}
-			return s.unescape(start)
-		case c == '\\':
-			return s.unescape(start)
-		case c < 0x20:
-			s.pos = i
-			return nil, s.syntax("control character in a string")
-		default: // >= 0x80
-			ascii = false
-		}
-	}
-	s.pos = len(d)
-	return nil, s.syntax("unterminated string")
-}
-
-// stringSpecial marks the bytes that end the fast path of a string: the
-// quote, the backslash, control characters, and bytes beyond ASCII.
-var stringSpecial = func() (t [256]bool) {
-	for c := range t {
-		t[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x80
-	}
-	return t
-}()
-
-// unescape decodes the string that starts at start (after its '"') into
-// s.buf, replacing invalid UTF-8 and lone surrogates with U+FFFD.
-func (s *scanner) unescape(start int) ([]byte, error) {
-	d := s.data
-	b := s.buf[:0]
-	i := start
-	for i < len(d) {
-		c := d[i]
-		switch {
-		case c == '"':
-			s.pos = i + 1
-			s.buf = b
-			return b, nil
-		case c < 0x20:
-			s.pos = i
-			return nil, s.syntax("control character in a string")
-		case c < utf8.RuneSelf && c != '\\':
-			b = append(b, c)
-			i++
-		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRune(d[i:])
-			b = utf8.AppendRune(b, r) // RuneError for invalid bytes
-			i += size
-		default: // '\\'
-			if i+1 >= len(d) {
-				s.pos = len(d)
-				return nil, s.syntax("unterminated string")
-			}
-			e := d[i+1]
-			i += 2
-			switch e {
-			case '"', '\\', '/':
-				b = append(b, e)
-			case 'b':
-				b = append(b, '\b')
-			case 'f':
-				b = append(b, '\f')
-			case 'n':
-				b = append(b, '\n')
-			case 'r':
-				b = append(b, '\r')
-			case 't':
-				b = append(b, '\t')
-			case 'u':
-				r, ok := hex4(d, i)
-				if !ok {
-					s.pos = i
-					return nil, s.syntax("invalid \\u escape in a string")
-				}
-				i += 4
-				if utf16IsHigh(r) {
-					if lo, ok := hex4(d, i+2); ok && i+1 < len(d) && d[i] == '\\' && d[i+1] == 'u' && utf16IsLow(lo) {
-						r = 0x10000 + (r-0xD800)<<10 + (lo - 0xDC00)
-						i += 6
-					} else {
-						r = utf8.RuneError
-					}
-				} else if utf16IsLow(r) {
-					r = utf8.RuneError
-				}
-				b = utf8.AppendRune(b, r)
-			default:
-				s.pos = i - 1
-				return nil, s.syntax("invalid escape in a string")
-			}
-		}
-	}
-	s.pos = len(d)
-	return nil, s.syntax("unterminated string")
-}
-
-func utf16IsHigh(r rune) bool { return r >= 0xD800 && r < 0xDC00 }
-func utf16IsLow(r rune) bool  { return r >= 0xDC00 && r < 0xE000 }
-
-func hex4(d []byte, i int) (rune, bool) {
-	if i < 0 || i+4 > len(d) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range d[i : i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
-}
-
-// skipString skips a JSON string at the current position (a '"'),
-// checking it; ascii reports that it has no byte beyond ASCII.
-func (s *scanner) skipString() (ascii bool, err error) {
-	d := s.data
-	ascii = true
-	for i := s.pos + 1; i < len(d); i++ {
-		c := d[i]
-		switch {
-		case c == '"':
-			s.pos = i + 1
-			return ascii, nil
-		case c == '\\':
-			if i+1 >= len(d) {
-				s.pos = len(d)
-				return false, s.syntax("unterminated string")
-			}
-			switch d[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i++
-			case 'u':
-				if _, ok := hex4(d, i+2); !ok {
-					s.pos = i + 2
-					return false, s.syntax("invalid \\u escape in a string")
-				}
-				i += 5
-			default:
-				s.pos = i + 1
-				return false, s.syntax("invalid escape in a string")
-			}
-		case c < 0x20:
-			s.pos = i
-			return false, s.syntax("control character in a string")
-		case c >= 0x80:
-			ascii = false
-		}
-	}
-	s.pos = len(d)
-	return false, s.syntax("unterminated string")
-}
-
-// skipValue skips and checks the JSON value at the current position. It
-// reports whether the value is compact (no white space between its tokens)
-// and whether it is all ASCII.
-func (s *scanner) skipValue() (compact, ascii bool, err error) {
-	compact, ascii = true, true
-	stack := s.stack[:0]
-	defer func() { s.stack = stack[:0] }()
-	for {
-		// A value.
-		if s.pos >= len(s.data) {
-			return false, false, s.unexpected()
-		}
-		switch c := s.data[s.pos]; {
-		case c == '{' || c == '[':
-			if len(stack) >= maxDepth {
-				return false, false, s.syntax("nested too deeply")
-			}
-			s.pos++
-			if s.skipSpace() {
-				compact = false
-			}
-			if s.pos < len(s.data) && s.data[s.pos] == c+2 { // '}' or ']'
-				s.pos++
-				break
-			}
-			stack = append(stack, c)
-			if c == '{' {
-				if err := s.skipKey(&compact, &ascii); err != nil {
-					return false, false, err
-				}
-			}
-			continue
-		case c == '"':
-			a, err := s.skipString()
-			if err != nil {
-				return false, false, err
-			}
-			ascii = ascii && a
-		case c == 't':
-			if err := s.literal("true"); err != nil {
-				return false, false, err
-			}
-		case c == 'f':
-			if err := s.literal("false"); err != nil {
-				return false, false, err
-			}
-		case c == 'n':
-			if err := s.literal("null"); err != nil {
-				return false, false, err
-			}
-		case c == '-' || c >= '0' && c <= '9':
-			if _, _, err := s.number(); err != nil {
-				return false, false, err
-			}
-		default:
-			return false, false, s.unexpected()
-		}
-		// After a value: close containers, or go on to the next value.
-		for {
-			if len(stack) == 0 {
-				return compact, ascii, nil
-			}
-			if s.skipSpace() {
-				compact = false
-			}
-			if s.pos >= len(s.data) {
-				return false, false, s.unexpected()
-			}
-			c, top := s.data[s.pos], stack[len(stack)-1]
-			if c == top+2 {
-				s.pos++
-				stack = stack[:len(stack)-1]
-				continue
-			}
-			if c != ',' {
-				return false, false, s.unexpected()
-			}
-			s.pos++
-			if s.skipSpace() {
-				compact = false
-			}
-			if top == '{' {
-				if err := s.skipKey(&compact, &ascii); err != nil {
-					return false, false, err
-				}
-			}
-			break
-		}
-	}
-}
-
-// skipKey skips `"key":` and the white space after it.
-func (s *scanner) skipKey(compact, ascii *bool) error {
-	if s.pos >= len(s.data) || s.data[s.pos] != '"' {
-		return s.unexpected()
-	}
-	a, err := s.skipString()
-	if err != nil {
-		return err
-	}
-	*ascii = *ascii && a
-	if s.skipSpace() {
-		*compact = false
-	}
-	if s.pos >= len(s.data) || s.data[s.pos] != ':' {
-		return s.unexpected()
-	}
-	s.pos++
-	if s.skipSpace() {
-		*compact = false
-	}
-	return nil
-}
-
-// rawJSON reads any JSON value as compact JSON text, valid UTF-8. The
-// result may alias the record or the scanner's scratch buffer.
-func (s *scanner) rawJSON() ([]byte, error) {
-	start := s.pos
-	compact, ascii, err := s.skipValue()
-	if err != nil {
-		return nil, err
-	}
-	raw := s.data[start:s.pos]
-	if compact && (ascii || utf8.Valid(raw)) {
-		return raw, nil
-	}
-	buf := bytes.NewBuffer(s.jbuf[:0])
-	if err := json.Compact(buf, raw); err != nil { // checked already; cannot fail
-		return nil, s.errorf("invalid JSON: %v", err)
-	}
-	out := buf.Bytes()
-	s.jbuf = out
-	if !utf8.Valid(out) {
-		// Invalid bytes can only be inside strings, where U+FFFD keeps the
-		// text valid JSON. Each becomes one, as in strings.
-		fixed := make([]byte, 0, len(out)+16)
-		for len(out) > 0 {
-			r, size := utf8.DecodeRune(out)
-			fixed = utf8.AppendRune(fixed, r)
-			out = out[size:]
-		}
-		out = fixed
-	}
-	return out, nil
+	return f, err == nil
 }
 
 // bitset is a set of field indexes.
@@ -1120,9 +831,9 @@ const MaxValueBytes = 200
 // valueText returns a JSON value (valid JSON) as compact text for a
 // message, cut to MaxValueBytes.
 func valueText(raw []byte) string {
-	var b bytes.Buffer
-	if json.Compact(&b, raw) == nil {
-		raw = b.Bytes()
+	v := jsontext.Value(bytes.Clone(raw))
+	if v.Compact() == nil {
+		raw = v
 	}
 	return cut(raw, MaxValueBytes)
 }
@@ -1144,45 +855,30 @@ func cut(b []byte, max int) string {
 // when it is a string (cut to MaxValueBytes), else "". It reads the
 // record only up to that member; it is for messages about the record.
 func GID(record []byte) string {
-	s := scanner{data: record}
-	s.skipSpace()
-	if s.pos >= len(s.data) || s.data[s.pos] != '{' {
+	s := newScanner(record, discard{})
+	defer s.release()
+	if s.dec.PeekKind() != '{' {
 		return ""
 	}
-	s.pos++
-	for {
-		s.skipSpace()
-		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
-			return ""
-		}
-		key, err := s.stringBytes()
+	if _, err := s.dec.ReadToken(); err != nil {
+		return ""
+	}
+	for s.dec.PeekKind() == '"' {
+		name, err := s.dec.ReadValue()
 		if err != nil {
 			return ""
 		}
-		isGID := string(key) == "gid"
-		s.skipSpace()
-		if s.pos >= len(s.data) || s.data[s.pos] != ':' {
+		isGID := string(s.unquote(name)) == "gid"
+		v, err := s.dec.ReadValue()
+		if err != nil {
 			return ""
 		}
-		s.pos++
-		s.skipSpace()
 		if isGID {
-			if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+			if v.Kind() != '"' {
 				return ""
 			}
-			v, err := s.stringBytes()
-			if err != nil {
-				return ""
-			}
-			return cut(v, MaxValueBytes)
+			return cut(s.unquote(v), MaxValueBytes)
 		}
-		if _, _, err := s.skipValue(); err != nil {
-			return ""
-		}
-		s.skipSpace()
-		if s.pos >= len(s.data) || s.data[s.pos] != ',' {
-			return ""
-		}
-		s.pos++
 	}
+	return ""
 }

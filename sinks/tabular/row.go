@@ -13,10 +13,12 @@ type FieldError struct {
 
 	// Of a value, valid JSON, that does not fit its field (a misfit),
 	// which DecodeLenient may replace by null: the reason after the value
-	// in the message, and where the value starts in the record.
-	misfit bool
-	reason string
-	at     int
+	// in the message, the length of its path, and where the value is in
+	// the record (data[start:end]).
+	misfit     bool
+	reason     string
+	depth      int
+	start, end int
 }
 
 // Error returns "field PATH: MESSAGE", or the message alone when the

@@ -25,7 +25,10 @@
 // nullability of the items, and every schema of the source allows it).
 //
 // A Decoder reads records in one pass guided by the fields, without
-// building a generic tree: Decoder.Row returns a row as a map of Go values,
+// building a generic tree, with the JSON tokenizer of
+// github.com/go-json-experiment/json/jsontext (encoding/json/jsontext from
+// Go 1.27 on), which checks the syntax and gives the values as raw JSON
+// text without allocating: Decoder.Row returns a row as a map of Go values,
 // and Decoder.Decode reports the values to a Handler without allocating, for
 // sinks that write columns (Parquet). Both check every value against its
 // field and name the one at fault, and the value, in a *FieldError.
