@@ -3,7 +3,8 @@ package bigquery
 import (
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/asana-beam/asana-beam/sinks/tabular"
 )
@@ -48,11 +49,10 @@ type rowWriter struct {
 
 // frame is a record or a list being written.
 type frame struct {
-	name  string // of the field, or "" for the record itself and the elements of a list
+	at    tabular.PathElem // the field's name, or the record's index in its list (none for the row itself)
 	list  bool
 	count int // members or elements written so far
 	seen  int // elements reported so far, written or left out (of a list)
-	index int // the record's position, when it is an element of a list
 }
 
 // LeftOut is the Outcome of the warning about an element of an array that
@@ -154,7 +154,7 @@ func (e *rowWriter) Null(int) {}
 // lenient, an element left out.
 func (e *rowWriter) NullElement(f int) {
 	top := &e.stack[len(e.stack)-1]
-	p := e.path() + "[" + strconv.Itoa(top.seen) + "]"
+	p := e.path(tabular.PathElem{Index: top.seen})
 	if e.lenient {
 		top.seen++
 		e.leftOut = append(e.leftOut, p)
@@ -167,28 +167,20 @@ func (e *rowWriter) NullElement(f int) {
 	e.buf = append(e.buf, "null"...)
 }
 
-// path names the list or record being written, as tabular.FieldError does.
-func (e *rowWriter) path() string {
-	var b []byte
+// path names the value last, within the list or record being written, as
+// tabular.FieldError does.
+func (e *rowWriter) path(last tabular.PathElem) string {
+	p := make(tabular.Path, 0, len(e.stack))
 	for _, fr := range e.stack[1:] {
-		if fr.name == "" {
-			b = append(b, '[')
-			b = strconv.AppendInt(b, int64(fr.index), 10)
-			b = append(b, ']')
-			continue
-		}
-		if len(b) > 0 {
-			b = append(b, '.')
-		}
-		b = append(b, fr.name...)
+		p = append(p, fr.at)
 	}
-	return string(b)
+	return append(p, last).String()
 }
 
 func (e *rowWriter) BeginList(f int) {
 	e.key(f)
 	e.buf = append(e.buf, '[')
-	e.stack = append(e.stack, frame{name: e.dec.Field(f).Name, list: true})
+	e.stack = append(e.stack, frame{at: tabular.PathElem{Name: e.dec.Field(f).Name}, list: true})
 }
 
 func (e *rowWriter) EndList(int) {
@@ -201,9 +193,9 @@ func (e *rowWriter) BeginRecord(f int) {
 	e.key(f)
 	e.buf = append(e.buf, '{')
 	if parent.list {
-		e.stack = append(e.stack, frame{index: parent.seen})
+		e.stack = append(e.stack, frame{at: tabular.PathElem{Index: parent.seen}})
 	} else {
-		e.stack = append(e.stack, frame{name: e.dec.Field(f).Name})
+		e.stack = append(e.stack, frame{at: tabular.PathElem{Name: e.dec.Field(f).Name}})
 	}
 }
 
@@ -218,7 +210,7 @@ func (e *rowWriter) Bytes(f int, b []byte) {
 		e.buf = append(e.buf, b...) // compact JSON text: the value itself
 		return
 	}
-	e.buf = appendString(e.buf, b)
+	e.buf, _ = jsontext.AppendQuote(e.buf, b) // b is valid UTF-8: no error
 }
 
 func (e *rowWriter) Int64(f int, v int64) {
@@ -245,55 +237,4 @@ func (e *rowWriter) Double(f int, v float64) {
 func (e *rowWriter) Bool(f int, v bool) {
 	e.key(f)
 	e.buf = strconv.AppendBool(e.buf, v)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends b (valid UTF-8) as a JSON string.
-func appendString(dst, b []byte) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(b); {
-		c := b[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, b[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune(b[i:])
-		if r == '\u2028' || r == '\u2029' || r == utf8.RuneError && size == 1 {
-			dst = append(dst, b[start:i]...)
-			switch r {
-			case '\u2028':
-				dst = append(dst, `\u2028`...)
-			case '\u2029':
-				dst = append(dst, `\u2029`...)
-			default:
-				dst = append(dst, `\ufffd`...)
-			}
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, b[start:]...)
-	return append(dst, '"')
 }
