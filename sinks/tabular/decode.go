@@ -344,9 +344,10 @@ func (s *scanner) errorf(format string, args ...any) *FieldError {
 
 // syntax is the error of invalid JSON that the tokenizer returned with
 // the token (or value) t, at the current path: "invalid JSON at offset
-// N: " and the tokenizer's message, such as "invalid character '}' after
-// array element (expecting ',' or ']')". Its offset is left out at the
-// end of the record.
+// N: " and what is wrong there: "unexpected character '}'", "control
+// character in a string", "unexpected end of the record" (without the
+// offset), or the tokenizer's own message ("invalid escape sequence `\q`
+// in string", "exceeded max depth").
 func (s *scanner) syntax(t any, err error) *FieldError {
 	if err == nil {
 		err = fmt.Errorf("unexpected %v", t) // cannot happen: the kinds were peeked

@@ -448,3 +448,23 @@ func TestDecoderConcurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestPathString(t *testing.T) {
+	tests := []struct {
+		path Path
+		want string
+	}{
+		{nil, ""},
+		{Path{{Name: "gid"}}, "gid"},
+		{Path{{Name: "tags"}, {Index: 0}}, "tags[0]"},
+		{Path{{Name: "memberships"}, {Index: 2}, {Name: "project"}, {Name: "gid"}}, "memberships[2].project.gid"},
+		{Path{{Name: "grid"}, {Index: 1}, {Index: 12}}, "grid[1][12]"},
+	}
+	var got, want []string
+	for _, tt := range tests {
+		got, want = append(got, tt.path.String()), append(want, tt.want)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Path.String (-want +got):\n%s", diff)
+	}
+}
