@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -174,8 +173,10 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 	for _, s := range streams {
 		out.Status(s, airbyte.Started)
 	}
-	if slices.Contains(streams, "events") {
-		out.Log("INFO", "events: a first sync has no events yet, since Asana reports only what happens after its sync token is issued; this sync subscribes to every project")
+	for _, name := range streams {
+		if st, _ := asana.StreamByName(name); st.Note != "" {
+			out.Log("INFO", "%s: %s", name, st.Note)
+		}
 	}
 	for _, s := range streams {
 		out.Status(s, airbyte.Running)

@@ -73,6 +73,7 @@ type Expander struct {
 	plan     map[ParentKind][]Listing
 	fields   map[string][]string // top-level fields per compact twin
 	opt      map[string]string   // opt_fields per listed stream
+	streams  map[string]Stream   // the listed streams
 	log      *slog.Logger
 }
 
@@ -82,7 +83,7 @@ func NewExpander(c *Client, cfg *Config, selected []string, log *slog.Logger) (*
 		log = slog.New(slog.DiscardHandler)
 	}
 	x := &Expander{client: c, cfg: cfg, selected: map[string]bool{}, plan: map[ParentKind][]Listing{},
-		fields: map[string][]string{}, opt: map[string]string{}, log: log}
+		fields: map[string][]string{}, opt: map[string]string{}, streams: map[string]Stream{}, log: log}
 	for _, s := range selected {
 		st, ok := StreamByName(s)
 		if !ok {
@@ -94,6 +95,7 @@ func NewExpander(c *Client, cfg *Config, selected []string, log *slog.Logger) (*
 		x.plan[l.Parent] = append(x.plan[l.Parent], l)
 		if st, ok := StreamByName(l.Stream); ok {
 			x.opt[l.Stream] = st.OptFields
+			x.streams[l.Stream] = st
 		}
 		if l.Twin != "" {
 			tw, _ := StreamByName(l.Twin)
@@ -131,9 +133,9 @@ func (x *Expander) Expand(ctx context.Context, p Parent, out Emitter) error {
 	for _, l := range x.plan[p.Kind] {
 		var err error
 		switch {
-		case l.Yields == ParentEvents:
-			err = x.subscribe(ctx, p, out)
-		case l.Stream == "events":
+		case l.Subscribe:
+			err = x.subscribe(ctx, l, p, out)
+		case l.Parent == ParentEvents:
 			err = x.events(ctx, l, p, out)
 		case l.Parent == ParentTaskTree:
 			err = x.subtasks(ctx, l, p, out)
@@ -157,7 +159,7 @@ func (x *Expander) list(ctx context.Context, l Listing, p Parent, extra url.Valu
 	for k, v := range l.Query {
 		q.Set(k, strings.NewReplacer("{gid}", p.GID, "{workspace}", p.Workspace).Replace(v))
 	}
-	if l.Stream == "projects" && !*x.cfg.IncludeArchivedProjects {
+	if x.streams[l.Stream].OmitArchived && !*x.cfg.IncludeArchivedProjects {
 		q.Set("archived", "false")
 	}
 	for k, v := range extra {
@@ -285,7 +287,7 @@ func (x *Expander) emit(l Listing, p Parent, rec json.RawMessage, out Emitter) e
 	}
 	switch {
 	case !x.selected[l.Stream]:
-	case l.Stream != "tasks" || l.Parent == ParentTaskFetch:
+	case !x.streams[l.Stream].Owned || l.Parent == ParentTaskFetch:
 		out.Record(l.Stream, head.GID, rec)
 	case owns(l, p, head.taskHead):
 		out.Record(l.Stream, head.GID, rec)
@@ -377,11 +379,8 @@ func owns(l Listing, p Parent, t taskHead) bool {
 // allowed applies the config's allow-lists.
 func (x *Expander) allowed(l Listing, gid string) bool {
 	var list []string
-	switch l.Stream {
-	case "workspaces":
-		list = x.cfg.Workspaces
-	case "projects":
-		list = x.cfg.Projects
+	if f := x.streams[l.Stream].Allowed; f != nil {
+		list = f(x.cfg)
 	}
 	return len(list) == 0 || slices.Contains(list, gid)
 }
@@ -437,8 +436,8 @@ func (x *Expander) subtasks(ctx context.Context, l Listing, root Parent, out Emi
 // call with 412 and a sync token, and reports only what happens after that
 // token was issued. The token is read from at the end of the sync (see
 // events), so the changes made while the sync ran are caught.
-func (x *Expander) subscribe(ctx context.Context, p Parent, out Emitter) error {
-	_, err := x.client.Events(ctx, p.GID, "", url.Values{"opt_fields": {x.opt["events"]}})
+func (x *Expander) subscribe(ctx context.Context, l Listing, p Parent, out Emitter) error {
+	_, err := x.client.Events(ctx, p.GID, "", url.Values{"opt_fields": {x.opt[l.Stream]}})
 	var ae *Error
 	if errors.As(err, &ae) && ae.Kind == KindSyncToken && ae.Sync != "" {
 		out.Parent(Parent{Kind: ParentEvents, GID: p.GID, Sync: ae.Sync})
@@ -447,7 +446,7 @@ func (x *Expander) subscribe(ctx context.Context, p Parent, out Emitter) error {
 	if err == nil {
 		err = &Error{Kind: KindTransient, Request: "GET /events?resource=" + p.GID, Message: "no sync token in the answer to a first call"}
 	}
-	return x.report(Listing{Stream: "events"}, p, err, out)
+	return x.report(l, p, err, out)
 }
 
 // events reads the events of a project since its sync token, through

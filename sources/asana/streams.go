@@ -35,9 +35,9 @@ const (
 	ParentTaskClaim ParentKind = "task_claim"
 )
 
-// Listing is one row of the request plan: a collection endpoint listed
-// once per parent of a kind, whose records belong to Stream (and, cut from
-// the same responses, to its compact Twin).
+// Listing is one collection endpoint, listed once per parent of a kind,
+// whose records belong to a stream (and, cut from the same responses, to
+// its compact Twin). Stream and Twin are filled in from the stream table.
 type Listing struct {
 	Stream string
 	Parent ParentKind
@@ -49,56 +49,136 @@ type Listing struct {
 	// Fallback are query parameters to add, and try once more, when Asana
 	// answers 400 about one of them being missing.
 	Fallback map[string]string
+	// Subscribe marks the listing that subscribes to a parent's events
+	// (Asana answers 412 and a sync token) rather than reading records.
+	Subscribe bool
 }
 
-// Listings is the request plan of a full sync: every stream of the
-// connector comes from these listings and no other request.
-var Listings = []Listing{
-	{Stream: "workspaces", Parent: ParentAccount, Path: "/workspaces", Yields: ParentWorkspace},
-	{Stream: "users", Parent: ParentWorkspace, Path: "/users", Query: map[string]string{"workspace": "{gid}"}, Yields: ParentAssignee},
-	{Stream: "tags", Parent: ParentWorkspace, Path: "/tags", Query: map[string]string{"workspace": "{gid}"}},
-	{Stream: "custom_fields", Parent: ParentWorkspace, Path: "/workspaces/{gid}/custom_fields"},
-	{Stream: "projects", Parent: ParentWorkspace, Path: "/projects", Query: map[string]string{"workspace": "{gid}"}, Yields: ParentProject},
-	// Without owner a service account lists every portfolio and anyone else
-	// their own (Asana's spec); should Asana insist on owner, owner=me.
-	{Stream: "portfolios", Parent: ParentWorkspace, Path: "/portfolios", Query: map[string]string{"workspace": "{gid}"}, Twin: "portfolios_compact", Yields: ParentPortfolio,
-		Fallback: map[string]string{"owner": "me"}},
-	{Stream: "teams", Parent: ParentOrganization, Path: "/organizations/{gid}/teams", Yields: ParentTeam},
-	{Stream: "team_memberships", Parent: ParentTeam, Path: "/teams/{gid}/team_memberships"},
-	{Stream: "sections", Parent: ParentProject, Path: "/projects/{gid}/sections", Twin: "sections_compact"},
-	{Stream: "tasks", Parent: ParentProject, Path: "/tasks", Query: map[string]string{"project": "{gid}"}, Yields: ParentTaskTree},
-	{Stream: "attachments", Parent: ParentProject, Path: "/attachments", Query: map[string]string{"parent": "{gid}"}, Twin: "attachments_compact"},
-	// Events: every project is subscribed to early (Asana answers 412 and a
-	// sync token), and its events are read at the end of the sync.
-	{Parent: ParentProject, Path: "/events", Yields: ParentEvents},
-	{Stream: "portfolio_items", Parent: ParentPortfolio, Path: "/portfolios/{gid}/items"},
-	{Stream: "portfolios_memberships", Parent: ParentPortfolio, Path: "/portfolio_memberships", Query: map[string]string{"portfolio": "{gid}"}},
-	{Stream: "tasks", Parent: ParentAssignee, Path: "/tasks", Query: map[string]string{"assignee": "{gid}", "workspace": "{workspace}"}, Yields: ParentTaskTree},
-	{Stream: "tasks", Parent: ParentTaskTree, Path: "/tasks/{gid}/subtasks", Yields: ParentTaskTree},
-	{Stream: "tasks", Parent: ParentTaskFetch, Path: "/tasks/{gid}", Single: true},
-	{Stream: "stories", Parent: ParentTask, Path: "/tasks/{gid}/stories", Twin: "stories_compact"},
-	{Stream: "attachments", Parent: ParentTask, Path: "/attachments", Query: map[string]string{"parent": "{gid}"}, Twin: "attachments_compact"},
-	{Stream: "organization_exports", Parent: ParentExport, Path: "/organization_exports/{gid}", Single: true},
-	{Stream: "events", Parent: ParentEvents, Path: "/events"},
-}
-
-// Stream describes one of the connector's 20 streams.
+// Stream is one of the connector's 20 streams: a row of the stream table.
 type Stream struct {
 	Name       string
 	PrimaryKey []string
-	Schema     json.RawMessage
-	OptFields  string   // what list requests ask for, derived from Schema
-	Fields     []string // top-level properties, in schema order
+	// Listings are the requests that read the stream's records, one
+	// listing per kind of parent it is found under.
+	Listings []Listing
+	// CutFrom, for a compact stream, is the stream whose records, cut to
+	// this stream's fields, are its records: read by the same requests.
+	CutFrom string
 	// MayRepeat is true for streams whose records can be found twice (a
-	// task in two projects, a user in two workspaces, a project in two
-	// portfolios, an event of two subscriptions) and need deduplication.
+	// user in two workspaces, a project's item in two portfolios, an
+	// event of two subscriptions) and need deduplication.
 	MayRepeat bool
+	// Owned is true for tasks: found several times too (by project,
+	// assignee and parent), each is delivered by the one listing that
+	// owns it (see Expander.owns), so that its records never wait in a
+	// shuffle.
+	Owned bool
+	// Allowed returns the gids the config allows the stream to read
+	// (nil: all).
+	Allowed func(*Config) []string
+	// OmitArchived: the listing asks Asana to leave archived records out
+	// unless the config's include_archived_projects says otherwise.
+	OmitArchived bool
+	// Cursor is the field by which an incremental sync would tell what
+	// changed; the catalog offers full refresh only, as incremental sync
+	// is not built yet.
+	Cursor string
+	// Note is said once to the user of a sync that reads the stream.
+	Note string
+
+	// Derived from the schema file schemas/<Name>.json.
+	Schema    json.RawMessage
+	OptFields string   // what list requests ask for
+	Fields    []string // top-level properties, in schema order
 }
 
-// Tasks are found several times too (by project, assignee and parent) but
-// each is delivered by one owning listing (see Expander.owns), so that
-// task records never wait in a shuffle.
-var mayRepeat = map[string]bool{"users": true, "events": true, "portfolio_items": true}
+var (
+	keyGID    = []string{"gid"}
+	byProject = map[string]string{"project": "{gid}"}
+	byParent  = map[string]string{"parent": "{gid}"}
+	inWS      = map[string]string{"workspace": "{gid}"}
+)
+
+// table is the one place a stream is declared: its name (and schema
+// file), key, listings and their parents, twin, deduplication and cursor.
+// Everything else reads it: the request plan (Listings), the catalog,
+// the expander, the sinks' schemas. Its order is the plan's.
+var table = []Stream{
+	{Name: "workspaces", PrimaryKey: keyGID, Allowed: func(c *Config) []string { return c.Workspaces },
+		Listings: []Listing{{Parent: ParentAccount, Path: "/workspaces", Yields: ParentWorkspace}}},
+	{Name: "users", PrimaryKey: keyGID, MayRepeat: true,
+		Listings: []Listing{{Parent: ParentWorkspace, Path: "/users", Query: inWS, Yields: ParentAssignee}}},
+	{Name: "tags", PrimaryKey: keyGID, Cursor: "created_at",
+		Listings: []Listing{{Parent: ParentWorkspace, Path: "/tags", Query: inWS}}},
+	{Name: "custom_fields", PrimaryKey: keyGID,
+		Listings: []Listing{{Parent: ParentWorkspace, Path: "/workspaces/{gid}/custom_fields"}}},
+	{Name: "projects", PrimaryKey: keyGID, Cursor: "modified_at", OmitArchived: true, Allowed: func(c *Config) []string { return c.Projects },
+		Listings: []Listing{{Parent: ParentWorkspace, Path: "/projects", Query: inWS, Yields: ParentProject}}},
+	// Without owner a service account lists every portfolio and anyone else
+	// their own (Asana's spec); should Asana insist on owner, owner=me.
+	{Name: "portfolios", PrimaryKey: keyGID,
+		Listings: []Listing{{Parent: ParentWorkspace, Path: "/portfolios", Query: inWS, Yields: ParentPortfolio, Fallback: map[string]string{"owner": "me"}}}},
+	{Name: "portfolios_compact", PrimaryKey: keyGID, CutFrom: "portfolios"},
+	{Name: "teams", PrimaryKey: keyGID,
+		Listings: []Listing{{Parent: ParentOrganization, Path: "/organizations/{gid}/teams", Yields: ParentTeam}}},
+	{Name: "team_memberships", PrimaryKey: keyGID,
+		Listings: []Listing{{Parent: ParentTeam, Path: "/teams/{gid}/team_memberships"}}},
+	{Name: "sections", PrimaryKey: keyGID, Cursor: "created_at",
+		Listings: []Listing{{Parent: ParentProject, Path: "/projects/{gid}/sections"}}},
+	{Name: "sections_compact", PrimaryKey: keyGID, CutFrom: "sections", Cursor: "created_at"},
+	{Name: "tasks", PrimaryKey: keyGID, Owned: true, Cursor: "modified_at", Listings: []Listing{
+		{Parent: ParentProject, Path: "/tasks", Query: byProject, Yields: ParentTaskTree},
+		{Parent: ParentAssignee, Path: "/tasks", Query: map[string]string{"assignee": "{gid}", "workspace": "{workspace}"}, Yields: ParentTaskTree},
+		{Parent: ParentTaskTree, Path: "/tasks/{gid}/subtasks", Yields: ParentTaskTree},
+		{Parent: ParentTaskFetch, Path: "/tasks/{gid}", Single: true},
+	}},
+	{Name: "attachments", PrimaryKey: keyGID, Cursor: "created_at", Listings: []Listing{
+		{Parent: ParentProject, Path: "/attachments", Query: byParent},
+		{Parent: ParentTask, Path: "/attachments", Query: byParent},
+	}},
+	{Name: "attachments_compact", PrimaryKey: keyGID, CutFrom: "attachments", Cursor: "created_at"},
+	// Events: every project is subscribed to early (Asana answers 412 and a
+	// sync token), and its events are read at the end of the sync. Events
+	// have no gid: as in Airbyte's connector, created_at is their key.
+	{Name: "events", PrimaryKey: []string{"created_at"}, MayRepeat: true, Cursor: "created_at",
+		Note: "a first sync has no events yet, since Asana reports only what happens after its sync token is issued; this sync subscribes to every project",
+		Listings: []Listing{
+			{Parent: ParentProject, Path: "/events", Yields: ParentEvents, Subscribe: true},
+			{Parent: ParentEvents, Path: "/events"},
+		}},
+	{Name: "portfolio_items", PrimaryKey: keyGID, MayRepeat: true,
+		Listings: []Listing{{Parent: ParentPortfolio, Path: "/portfolios/{gid}/items"}}},
+	{Name: "portfolios_memberships", PrimaryKey: keyGID,
+		Listings: []Listing{{Parent: ParentPortfolio, Path: "/portfolio_memberships", Query: map[string]string{"portfolio": "{gid}"}}}},
+	{Name: "stories", PrimaryKey: keyGID, Cursor: "created_at",
+		Listings: []Listing{{Parent: ParentTask, Path: "/tasks/{gid}/stories"}}},
+	{Name: "stories_compact", PrimaryKey: keyGID, CutFrom: "stories", Cursor: "created_at"},
+	{Name: "organization_exports", PrimaryKey: keyGID,
+		Listings: []Listing{{Parent: ParentExport, Path: "/organization_exports/{gid}", Single: true}}},
+}
+
+// Listings is the request plan of a full sync, from the stream table:
+// every stream of the connector comes from these listings and no other
+// request.
+var Listings = func() []Listing {
+	twins := map[string]string{}
+	for _, st := range table {
+		if st.CutFrom != "" {
+			twins[st.CutFrom] = st.Name
+		}
+	}
+	var out []Listing
+	for _, st := range table {
+		for _, l := range st.Listings {
+			l.Stream = st.Name
+			if !l.Subscribe {
+				l.Twin = twins[st.Name]
+			}
+			out = append(out, l)
+		}
+	}
+	return out
+}()
 
 // Streams returns the 20 streams, sorted by name.
 func Streams() []Stream { return append([]Stream(nil), streams()...) }
@@ -113,21 +193,23 @@ func StreamByName(name string) (Stream, bool) {
 	return Stream{}, false
 }
 
+// streams are the rows of the table with what their schemas say, sorted
+// by name.
 var streams = sync.OnceValue(func() []Stream {
 	var out []Stream
-	for _, name := range schemas.Names() {
-		raw, _ := schemas.Raw(name)
+	for _, st := range table {
+		raw, ok := schemas.Raw(st.Name)
+		if !ok {
+			panic(fmt.Sprintf("asana: stream %s has no schema file", st.Name))
+		}
 		var sch schemaNode
 		if err := json.Unmarshal(raw, &sch); err != nil {
-			panic(fmt.Sprintf("asana: schema of %s: %v", name, err))
+			panic(fmt.Sprintf("asana: schema of %s: %v", st.Name, err))
 		}
-		pk := []string{"gid"}
-		if name == "events" {
-			pk = []string{"created_at"} // as Airbyte's connector: events have no gid
-		}
-		out = append(out, Stream{Name: name, PrimaryKey: pk, Schema: raw, MayRepeat: mayRepeat[name],
-			OptFields: strings.Join(optFieldPaths("", &sch), ","), Fields: sch.order()})
+		st.Schema, st.OptFields, st.Fields = raw, strings.Join(optFieldPaths("", &sch), ","), sch.order()
+		out = append(out, st)
 	}
+	slices.SortFunc(out, func(a, b Stream) int { return strings.Compare(a.Name, b.Name) })
 	return out
 })
 
