@@ -103,9 +103,14 @@ func limiter(rpm int, latency string, duration time.Duration, workers int, size 
 	}
 	srv := asanatest.NewServer(asanatest.Options{Seed: 1, Size: size, RPM: rpm, LatencyMin: lo, LatencyMax: hi})
 	defer srv.Close()
-	cfg := &asana.Config{BaseURL: srv.URL, RequestsPerMinute: rpm, NumWorkers: workers,
-		Credentials: asana.Credentials{PersonalAccessToken: asana.Secret(srv.PAT())}}
-	cfg.SetDefaults()
+	cfg := asana.NewConfig(asana.Credentials{PersonalAccessToken: asana.Secret(srv.PAT())})
+	cfg.BaseURL = srv.URL
+	if rpm > 0 {
+		cfg.RequestsPerMinute = rpm
+	}
+	if workers > 0 {
+		cfg.NumWorkers = workers
+	}
 	c, err := asana.New(cfg, asana.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		return err

@@ -94,18 +94,19 @@ func loadCredentials(ctx context.Context) (*asana.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--credentials_secret: %w", err)
 	}
-	cfg := &asana.Config{}
-	if opts.config != "" {
-		data, err := cli.ReadFile("config", opts.config)
-		if err != nil {
-			return nil, err
-		}
-		if cfg, err = asana.ParseConfig(data); err != nil {
-			return nil, err
-		}
+	if opts.config == "" {
+		cfg := asana.NewConfig(creds)
+		return cfg, cfg.Validate()
+	}
+	data, err := cli.ReadFile("config", opts.config)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := asana.ParseConfig(data)
+	if err != nil {
+		return nil, err
 	}
 	cfg.Credentials = creds
-	cfg.SetDefaults()
 	return cfg, cfg.Validate()
 }
 

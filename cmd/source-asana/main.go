@@ -36,16 +36,28 @@ func usage() {
 `)
 }
 
-var (
-	configPath  = flag.String("config", "", "path of the connector configuration (JSON)")
-	catalogPath = flag.String("catalog", "", "path of the configured catalog (JSON)")
-	statePath   = flag.String("state", "", "path of the state (JSON), optional")
-	demo        = flag.Bool("demo", false, "read a simulated Asana account served in this process")
-	demoSize    = flag.String("demo-size", "small", "size of the simulated account: tiny, small, medium or large")
+// options are the command's flags.
+type options struct {
+	config, catalog, state string
+	demo                   bool
+	demoSize               string
 	// rateWindow scales time against a simulator whose rate-limit window
 	// is scaled alike (asana-bench); Asana's is one minute.
-	rateWindow = flag.Duration("rate-window", time.Minute, "length of the rate-limit window (for simulators with scaled time)")
-)
+	rateWindow time.Duration
+}
+
+var opts = newOptions(flag.CommandLine)
+
+func newOptions(fs *flag.FlagSet) *options {
+	o := &options{}
+	fs.StringVar(&o.config, "config", "", "path of the connector configuration (JSON)")
+	fs.StringVar(&o.catalog, "catalog", "", "path of the configured catalog (JSON)")
+	fs.StringVar(&o.state, "state", "", "path of the state (JSON), optional")
+	fs.BoolVar(&o.demo, "demo", false, "read a simulated Asana account served in this process")
+	fs.StringVar(&o.demoSize, "demo-size", "small", "size of the simulated account: tiny, small, medium or large")
+	fs.DurationVar(&o.rateWindow, "rate-window", time.Minute, "length of the rate-limit window (for simulators with scaled time)")
+	return o
+}
 
 func main() {
 	// Beam's workers re-run this binary with flags only; commands come first.

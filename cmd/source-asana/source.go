@@ -63,14 +63,14 @@ func window() time.Duration {
 	if demoServer != nil {
 		return demoServer.Window
 	}
-	return *rateWindow
+	return opts.rateWindow
 }
 
 // loadConfig reads --config, or makes the demo's.
 func loadConfig() (*asana.Config, error) {
-	if *demo {
+	if opts.demo {
 		if demoServer == nil {
-			d, err := cli.NewDemo(*demoSize)
+			d, err := cli.NewDemo(opts.demoSize)
 			if err != nil {
 				return nil, err
 			}
@@ -78,10 +78,10 @@ func loadConfig() (*asana.Config, error) {
 		}
 		return demoServer.Config(), nil
 	}
-	if *configPath == "" {
+	if opts.config == "" {
 		return nil, errors.New("missing --config: give the path of the connector configuration (JSON)")
 	}
-	return cli.LoadConfig(*configPath)
+	return cli.LoadConfig(opts.config)
 }
 
 func catalog() *airbyte.Catalog {
@@ -133,15 +133,15 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 		return fail(out, airbyte.ConfigError, err)
 	}
 	var streams []string
-	if *demo && *catalogPath == "" {
+	if opts.demo && opts.catalog == "" {
 		for _, s := range asana.Streams() {
 			streams = append(streams, s.Name)
 		}
 	} else {
-		if *catalogPath == "" {
+		if opts.catalog == "" {
 			return fail(out, airbyte.ConfigError, errors.New("missing --catalog: give the path of the configured catalog (JSON)"))
 		}
-		data, err := cli.ReadFile("catalog", *catalogPath)
+		data, err := cli.ReadFile("catalog", opts.catalog)
 		if err != nil {
 			return fail(out, airbyte.ConfigError, err)
 		}
@@ -158,8 +158,8 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 			}
 		}
 	}
-	if *statePath != "" {
-		data, err := cli.ReadFile("state", *statePath)
+	if opts.state != "" {
+		data, err := cli.ReadFile("state", opts.state)
 		if err != nil {
 			return fail(out, airbyte.ConfigError, err)
 		}

@@ -228,6 +228,15 @@ func jsonProblem(err error) string {
 	return "invalid JSON"
 }
 
+// NewConfig returns the configuration of creds with every default: a
+// token's configuration without a file. ParseConfig sets the same
+// defaults; the commands call no SetDefaults of their own.
+func NewConfig(creds Credentials) *Config {
+	c := &Config{Credentials: creds}
+	c.SetDefaults()
+	return c
+}
+
 // SetDefaults fills in the optional fields left empty.
 func (c *Config) SetDefaults() {
 	if c.NumWorkers == 0 {

@@ -29,8 +29,7 @@ func LoadConfig(path string) (*asana.Config, error) {
 			return nil, errors.New("no Asana credentials: give --config with a config file (as for Airbyte's source-asana), " +
 				"or a personal access token in the environment variable " + TokenEnv + " (from https://app.asana.com/0/developer-console); --demo reads a simulated account")
 		}
-		cfg := &asana.Config{Credentials: asana.Credentials{PersonalAccessToken: asana.Secret(tok)}}
-		cfg.SetDefaults()
+		cfg := asana.NewConfig(asana.Credentials{PersonalAccessToken: asana.Secret(tok)})
 		asana.KeepSecrets(cfg.Credentials)
 		return cfg, cfg.Validate()
 	}

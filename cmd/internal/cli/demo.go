@@ -45,8 +45,7 @@ func NewDemo(size string) (*Demo, error) {
 
 // Config returns a configuration that reads the whole demo account.
 func (d *Demo) Config() *asana.Config {
-	cfg := &asana.Config{BaseURL: d.URL, Credentials: asana.Credentials{PersonalAccessToken: asana.Secret(d.PAT())},
-		OrganizationExportIDs: d.Account().OrganizationExports()}
-	cfg.SetDefaults()
+	cfg := asana.NewConfig(asana.Credentials{PersonalAccessToken: asana.Secret(d.PAT())})
+	cfg.BaseURL, cfg.OrganizationExportIDs = d.URL, d.Account().OrganizationExports()
 	return cfg
 }
