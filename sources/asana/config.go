@@ -11,7 +11,9 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Credential kinds, as Airbyte's setup form names them in option_title.
@@ -48,6 +50,39 @@ type Config struct {
 	Projects []string `json:"projects,omitempty" title:"Projects" description:"Read only these project gids (and what hangs below them); empty reads every project." order:"6" examples:"1204567890123457"`
 
 	IncludeArchivedProjects *bool `json:"include_archived_projects,omitempty" title:"Include archived projects" description:"Read archived projects and their tasks, stories and attachments too." order:"7" default:"true"`
+
+	StartDate string `json:"start_date,omitempty" title:"Start date" description:"Optional. Read only tasks modified and stories created at or after this time (RFC 3339, in UTC or with an offset): the lower bound of a stream's first sync and of every full-refresh sync; later incremental syncs read what changed since their state. Empty reads everything." order:"8" format:"date-time" examples:"2024-01-01T00:00:00Z"`
+}
+
+// dateTimePattern is the form of an RFC 3339 date-time the config and
+// the state accept: a four-digit year, T, seconds with up to nine
+// fractional digits, and Z or an offset. The spec carries it as the
+// start_date field's pattern, so that Airbyte's form checks it too.
+const dateTimePattern = `^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$`
+
+var dateTimeRE = regexp.MustCompile(dateTimePattern)
+
+// parseDateTime parses an RFC 3339 date-time of dateTimePattern's form,
+// in UTC.
+func parseDateTime(s string) (time.Time, bool) {
+	if !dateTimeRE.MatchString(s) {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t.UTC(), true
+}
+
+// StartTime returns start_date, in UTC, and whether it is set. Call it
+// on a validated configuration: a start_date that does not parse reads as
+// unset.
+func (c *Config) StartTime() (time.Time, bool) {
+	if c.StartDate == "" {
+		return time.Time{}, false
+	}
+	return parseDateTime(c.StartDate)
 }
 
 // Credentials holds one of the two ways to authenticate, told apart by
@@ -228,6 +263,16 @@ func jsonProblem(err error) string {
 	return "invalid JSON"
 }
 
+// quoteClip quotes a value for a message, cut to 64 bytes: the value is
+// not a secret, but it may be long.
+func quoteClip(s string) string {
+	const max = 64
+	if len(s) > max {
+		return strconv.Quote(strings.ToValidUTF8(s[:max], "")) + "…"
+	}
+	return strconv.Quote(s)
+}
+
 // NewConfig returns the configuration of creds with every default: a
 // token's configuration without a file. ParseConfig sets the same
 // defaults; the commands call no SetDefaults of their own.
@@ -310,6 +355,11 @@ func (c *Config) Validate() error {
 	checkGIDs(ce, "organization_export_ids", c.OrganizationExportIDs)
 	checkGIDs(ce, "workspaces", c.Workspaces)
 	checkGIDs(ce, "projects", c.Projects)
+	if c.StartDate != "" {
+		if _, ok := parseDateTime(c.StartDate); !ok {
+			ce.add("start_date", "must be an RFC 3339 date-time such as 2024-01-01T00:00:00Z, got %s", quoteClip(c.StartDate))
+		}
+	}
 	if len(ce.Problems) > 0 {
 		ce.sort()
 		return ce

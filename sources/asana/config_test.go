@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -70,6 +71,16 @@ func TestParseConfig(t *testing.T) {
 			errs: []Problem{{"credentials.option_title", `must be "PAT Credentials" or "OAuth Credentials", got "Basic"`}}},
 		{name: "credentials in base_url", in: `{"access_token":"t","base_url":"https://u:p@app.asana.com"}`,
 			errs: []Problem{{"base_url", "must not carry credentials"}}},
+		{name: "start_date", in: `{"access_token":"t","start_date":"2024-01-01T02:00:00.5+02:00"}`,
+			want: &Config{Credentials: Credentials{OptionTitle: PATCredentials, PersonalAccessToken: "t"},
+				NumWorkers: 10, RequestsPerMinute: 1500, BaseURL: DefaultBaseURL, IncludeArchivedProjects: &yes,
+				StartDate: "2024-01-01T02:00:00.5+02:00"}},
+		{name: "start_date a date only", in: `{"access_token":"t","start_date":"2024-01-01"}`,
+			errs: []Problem{{"start_date", `must be an RFC 3339 date-time such as 2024-01-01T00:00:00Z, got "2024-01-01"`}}},
+		{name: "start_date not a time", in: `{"access_token":"t","start_date":"2024-02-30T00:00:00Z"}`,
+			errs: []Problem{{"start_date", `must be an RFC 3339 date-time such as 2024-01-01T00:00:00Z, got "2024-02-30T00:00:00Z"`}}},
+		{name: "start_date a number", in: `{"access_token":"t","start_date":20240101}`,
+			errs: []Problem{{"start_date", "must be a string, got number"}}},
 		{name: "num_workers zero means default", in: `{"access_token":"t","num_workers":0}`,
 			want: &Config{Credentials: Credentials{OptionTitle: PATCredentials, PersonalAccessToken: "t"},
 				NumWorkers: 10, RequestsPerMinute: 1500, BaseURL: DefaultBaseURL, IncludeArchivedProjects: &yes}},
@@ -160,6 +171,32 @@ func TestBaseURLForms(t *testing.T) {
 	}
 }
 
+// TestStartTime: start_date is read in UTC; unset is no bound.
+func TestStartTime(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string // "" for unset
+	}{
+		{"", ""},
+		{"2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z"},
+		{"2024-01-01T02:00:00.25+02:00", "2024-01-01T00:00:00.25Z"},
+		{"2024-01-01", ""}, // refused by Validate
+	} {
+		c := Config{StartDate: tc.in}
+		at, ok := c.StartTime()
+		got := ""
+		if ok {
+			got = at.Format(time.RFC3339Nano)
+			if at.Location() != time.UTC {
+				t.Errorf("%q: StartTime in %v, want UTC", tc.in, at.Location())
+			}
+		}
+		if got != tc.want {
+			t.Errorf("StartTime of %q = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
 func TestConfigFieldsFromTheStruct(t *testing.T) {
 	got := map[string]string{}
 	for _, f := range configFields {
@@ -168,7 +205,7 @@ func TestConfigFieldsFromTheStruct(t *testing.T) {
 	want := map[string]string{
 		"credentials": "an object", "organization_export_ids": "an array of strings", "num_workers": "an integer",
 		"requests_per_minute": "an integer", "base_url": "a string", "workspaces": "an array of strings",
-		"projects": "an array of strings", "include_archived_projects": "a boolean",
+		"projects": "an array of strings", "include_archived_projects": "a boolean", "start_date": "a string",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("config fields (-want +got):\n%s", diff)

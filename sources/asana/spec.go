@@ -109,6 +109,13 @@ func fieldSchema(f specField) map[string]any {
 			m[k] = value(reflect.TypeFor[int](), v)
 		}
 	}
+	if v := f.tag.Get("format"); v != "" {
+		m["format"] = v
+		if v == "date-time" {
+			m["pattern"] = dateTimePattern
+			m["pattern_descriptor"] = "YYYY-MM-DDTHH:mm:ssZ"
+		}
+	}
 	if f.typ.Kind() == reflect.Slice {
 		m["items"] = map[string]any{"type": "string"}
 	}

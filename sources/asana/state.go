@@ -1,0 +1,389 @@
+package asana
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// StateVersion is the version of the stream state this connector writes,
+// and the only one it reads: a state of another version is an error
+// naming the stream and its version, never read as something else.
+const StateVersion = 1
+
+// Bounds of a stream state, so that a corrupt or hostile state file
+// cannot make a sync read forever or hold gigabytes.
+const (
+	MaxStreamStateBytes = 16 << 20 // the JSON of one stream's state
+	MaxStateProjects    = 100_000  // projects with a sync token, per stream
+	MaxSyncTokenLength  = 1024     // Asana's tokens are 32 characters
+)
+
+// StreamState is what one incremental stream carries from a sync to the
+// next, as the stream_state of an Airbyte STREAM state message. Its JSON
+// (see EncodeStreamState) is:
+//
+//	{"version":1,
+//	 "synced_at":"2026-05-04T09:00:00.123Z",
+//	 "modified_since":"2026-05-04T09:00:00.123Z",
+//	 "projects":{"1204567890123457":{"sync":"de4774f6915eae04714ca93bb2f5ee81","taken_at":"2026-05-04T09:00:01.5Z"}}}
+//
+// Every time is Asana's clock, never the machine's: the Date header of
+// Asana's responses, or the records' own created_at and modified_at. A
+// bound taken from a local clock ahead of Asana's would skip the changes
+// made in between. Times are written in UTC, RFC 3339 with the fraction
+// of a second Asana gave.
+type StreamState struct {
+	// SyncedAt is when the sync that wrote the state began reading, on
+	// Asana's clock: what the next sync reads changes since, where it has
+	// no finer bound (a project whose sync token expired falls back to
+	// the time its token was taken, or to SyncedAt). Required.
+	SyncedAt time.Time
+	// ModifiedSince is the modified_since bound for the tasks in no
+	// project (GET /tasks?assignee=&workspace=&modified_since=): the next
+	// sync passes it to Asana as is. Zero when the stream does not read
+	// them.
+	ModifiedSince time.Time
+	// Projects holds, by project gid, the events sync token of each
+	// project the stream follows and when it was taken.
+	Projects map[string]ProjectState
+}
+
+// ProjectState is one project's place in its change feed.
+type ProjectState struct {
+	// Sync is the events sync token Asana last handed out for the
+	// project (GET /events?resource=<gid>&sync=<token>).
+	Sync string
+	// TakenAt is when the token was taken, on Asana's clock: the
+	// modified_since of the project's fallback read should the token
+	// have expired (Asana keeps events for about a day).
+	TakenAt time.Time
+}
+
+// stateJSON is the JSON form of StreamState; the field order is the
+// order EncodeStreamState writes.
+type stateJSON struct {
+	Version       int                    `json:"version"`
+	SyncedAt      string                 `json:"synced_at,omitempty"` // never empty but in a state Encode refuses
+	ModifiedSince string                 `json:"modified_since,omitempty"`
+	Projects      map[string]projectJSON `json:"projects,omitempty"` // keys sorted
+}
+
+type projectJSON struct {
+	Sync    string `json:"sync"`
+	TakenAt string `json:"taken_at,omitempty"` // idem
+}
+
+// noCursorMarkers are the states Airbyte's CDK writes for full-refresh
+// streams, {"__ab_no_cursor_state_message": true} (the one asana-beam
+// writes for them too) and {"__ab_full_refresh_sync_complete": true}.
+// They say that the stream was read in full, not where a change feed
+// stands, so a stream switched from full refresh to incremental reads
+// them as no state: its first incremental sync reads it in full, which
+// is what it needs.
+var noCursorMarkers = []string{"__ab_no_cursor_state_message", "__ab_full_refresh_sync_complete"}
+
+// EncodeStreamState returns the JSON of s (StateVersion, UTC times, the
+// projects sorted by gid): the same state always gives the same bytes.
+// It refuses a state that ParseStreamState would refuse, with the same
+// *ConfigError naming stream, so that what a sync writes the next sync
+// reads unchanged.
+func EncodeStreamState(stream string, s *StreamState) (json.RawMessage, error) {
+	if s == nil {
+		return nil, fmt.Errorf("encoding the state of %s: no state", stream)
+	}
+	js := stateJSON{Version: StateVersion, SyncedAt: formatTime(s.SyncedAt)}
+	if !s.ModifiedSince.IsZero() {
+		js.ModifiedSince = formatTime(s.ModifiedSince)
+	}
+	if len(s.Projects) > 0 {
+		js.Projects = make(map[string]projectJSON, len(s.Projects))
+		for gid, p := range s.Projects {
+			js.Projects[gid] = projectJSON{Sync: p.Sync, TakenAt: formatTime(p.TakenAt)}
+		}
+	}
+	// encoding/json writes struct fields in order and map keys sorted,
+	// and escapes the same way every time.
+	b, err := json.Marshal(js)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the state of %s: %w", stream, err)
+	}
+	if _, err := ParseStreamState(stream, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// maxStateProblems caps the problems one state reports.
+const maxStateProblems = 20
+
+// ParseStreamState reads the stream_state of stream, as a STREAM state
+// message of the state file carries it. No state (raw empty or null), or
+// the state a full-refresh stream leaves ({"__ab_no_cursor_state_message":
+// true}), returns nil and no error: the stream's next sync is a first
+// sync. Anything else must be a state EncodeStreamState wrote, of
+// StateVersion: otherwise the error is a *ConfigError whose problems
+// name the stream and the field, such as
+// state.tasks.projects.1204567890123457.sync, or state.tasks.version
+// for a state of an older or newer version (and then that problem only).
+// It never panics, and never reads a state it does not fully understand.
+func ParseStreamState(stream string, raw json.RawMessage) (*StreamState, error) {
+	root := "state." + stream
+	ce := &ConfigError{}
+	fail := func(field, format string, args ...any) (*StreamState, error) {
+		ce.add(field, format, args...)
+		return nil, ce
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if len(raw) > MaxStreamStateBytes {
+		return fail(root, "is %d bytes, more than the %d a stream's state may have", len(raw), MaxStreamStateBytes)
+	}
+	if field, msg := checkJSON(root, raw); msg != "" {
+		return fail(field, "%s", msg)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return fail(root, "must be an object, %s", jsonProblem(err))
+	}
+	if len(top) == 1 {
+		for _, m := range noCursorMarkers {
+			if v, ok := top[m]; ok {
+				if string(v) != "true" {
+					return fail(root+"."+m, "must be true, got %s", clipJSON(v))
+				}
+				return nil, nil
+			}
+		}
+	}
+
+	// The version first: a state of another version is not read further.
+	var version int
+	switch v, ok := top["version"]; {
+	case !ok || string(v) == "null":
+		return fail(root+".version", "missing: not a state this connector wrote (it writes version %d); clear the stream's data in Airbyte to sync it in full", StateVersion)
+	case json.Unmarshal(v, &version) != nil:
+		return fail(root+".version", "must be an integer, got %s", clipJSON(v))
+	case version < StateVersion:
+		return fail(root+".version", "the state is from an older version of the connector (state version %d; this connector reads version %d): clear the stream's data in Airbyte to sync it in full", version, StateVersion)
+	case version > StateVersion:
+		return fail(root+".version", "the state is from a newer version of the connector (state version %d; this connector reads version %d): run that version or a newer one, or clear the stream's data in Airbyte to sync it in full", version, StateVersion)
+	}
+
+	s := &StreamState{}
+	names := make([]string, 0, len(top))
+	for name := range top {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		v := top[name]
+		switch name {
+		case "version":
+		case "synced_at":
+			s.SyncedAt = stateTime(ce, root+".synced_at", v, true)
+		case "modified_since":
+			s.ModifiedSince = stateTime(ce, root+".modified_since", v, false)
+		case "projects":
+			s.Projects = stateProjects(ce, root+".projects", v)
+		default:
+			addUnknown(ce, root, name)
+		}
+		if len(ce.Problems) >= maxStateProblems {
+			break
+		}
+	}
+	if _, ok := top["synced_at"]; !ok {
+		ce.add(root+".synced_at", "missing: the time of the sync that wrote the state")
+	}
+	if len(ce.Problems) > 0 {
+		if len(ce.Problems) > maxStateProblems {
+			ce.Problems = ce.Problems[:maxStateProblems]
+		}
+		ce.sort()
+		return nil, ce
+	}
+	return s, nil
+}
+
+// checkJSON checks that raw is one JSON value with no duplicate names and
+// valid UTF-8, which encoding/json lets pass; it returns the field at
+// fault and the problem, or "" if there is none.
+func checkJSON(root string, raw []byte) (field, msg string) {
+	dec := jsontext.NewDecoder(bytes.NewReader(raw))
+	_, err := dec.ReadValue()
+	if err == nil {
+		if _, err = dec.ReadToken(); err == nil {
+			return root, "more than one JSON value"
+		}
+		if err == io.EOF {
+			return "", ""
+		}
+	}
+	var se *jsontext.SyntacticError
+	if errors.As(err, &se) {
+		if errors.Is(se.Err, jsontext.ErrDuplicateName) {
+			return pointerField(root, se.JSONPointer.Parent()), "duplicate name " + quoteClip(se.JSONPointer.LastToken())
+		}
+		return root, fmt.Sprintf("not valid JSON at byte %d", se.ByteOffset)
+	}
+	return root, "not valid JSON"
+}
+
+// fieldName is a name that a field path may show as is; others are
+// quoted in the message instead.
+var fieldName = regexp.MustCompile(`^[a-z_]{1,64}$|^[0-9]{1,32}$`)
+
+// pointerField turns a JSON pointer into a dotted field below root,
+// stopping at the first name that is not fit to show as is.
+func pointerField(root string, p jsontext.Pointer) string {
+	field := root
+	for tok := range p.Tokens() {
+		if !fieldName.MatchString(tok) {
+			break
+		}
+		field += "." + tok
+	}
+	return field
+}
+
+// addUnknown reports an unknown field name of the object at field.
+func addUnknown(ce *ConfigError, field, name string) {
+	if fieldName.MatchString(name) {
+		ce.add(field+"."+name, "unknown field: not part of a state this connector writes")
+		return
+	}
+	ce.add(field, "unknown field %s", quoteClip(name))
+}
+
+// clipJSON shows a JSON value in a message, cut short.
+func clipJSON(v json.RawMessage) string {
+	const max = 64
+	s := string(v)
+	if len(s) > max {
+		return strings.ToValidUTF8(s[:max], "") + "…"
+	}
+	return s
+}
+
+// stateTime reads an RFC 3339 date-time; a missing one is reported by
+// the caller, a null one only if required.
+func stateTime(ce *ConfigError, field string, v json.RawMessage, required bool) time.Time {
+	if string(v) == "null" {
+		if required {
+			ce.add(field, "must be an RFC 3339 date-time, got null")
+		}
+		return time.Time{}
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		ce.add(field, "must be an RFC 3339 date-time string, got %s", clipJSON(v))
+		return time.Time{}
+	}
+	t, ok := parseDateTime(s)
+	if !ok {
+		ce.add(field, "must be an RFC 3339 date-time such as 2024-01-01T00:00:00Z, got %s", quoteClip(s))
+	}
+	return t
+}
+
+// stateProjects reads the projects' sync tokens.
+func stateProjects(ce *ConfigError, field string, v json.RawMessage) map[string]ProjectState {
+	if string(v) == "null" {
+		return nil
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(v, &raw); err != nil {
+		ce.add(field, "must be an object of sync tokens by project gid, got %s", clipJSON(v))
+		return nil
+	}
+	if len(raw) > MaxStateProjects {
+		ce.add(field, "holds %d projects, more than the %d a state may have", len(raw), MaxStateProjects)
+		return nil
+	}
+	gids := make([]string, 0, len(raw))
+	for gid := range raw {
+		gids = append(gids, gid)
+	}
+	slices.Sort(gids)
+	out := make(map[string]ProjectState, len(raw))
+	for _, gid := range gids {
+		if len(ce.Problems) >= maxStateProblems {
+			break
+		}
+		if !gidPattern.MatchString(gid) {
+			ce.add(field, "key %s is not a project gid (digits)", quoteClip(gid))
+			continue
+		}
+		pf := field + "." + gid
+		var members map[string]json.RawMessage
+		if err := json.Unmarshal(raw[gid], &members); err != nil || members == nil {
+			ce.add(pf, "must be an object with sync and taken_at, got %s", clipJSON(raw[gid]))
+			continue
+		}
+		var p ProjectState
+		names := make([]string, 0, len(members))
+		for name := range members {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			switch m := members[name]; name {
+			case "sync":
+				p.Sync = syncToken(ce, pf+".sync", m)
+			case "taken_at":
+				p.TakenAt = stateTime(ce, pf+".taken_at", m, true)
+			default:
+				addUnknown(ce, pf, name)
+			}
+		}
+		for _, name := range []string{"sync", "taken_at"} {
+			if _, ok := members[name]; !ok {
+				ce.add(pf+"."+name, "missing")
+			}
+		}
+		out[gid] = p
+	}
+	return out
+}
+
+// syncToken reads an events sync token: 1 to MaxSyncTokenLength visible
+// ASCII characters, fit for a query string and a log line.
+func syncToken(ce *ConfigError, field string, v json.RawMessage) string {
+	var tok string
+	if err := json.Unmarshal(v, &tok); err != nil {
+		ce.add(field, "must be a string, got %s", clipJSON(v))
+		return ""
+	}
+	switch {
+	case tok == "":
+		ce.add(field, "empty: a sync token is 1 to %d characters", MaxSyncTokenLength)
+	case len(tok) > MaxSyncTokenLength:
+		ce.add(field, "is %d bytes long, more than the %d a sync token may have", len(tok), MaxSyncTokenLength)
+	default:
+		for i := range len(tok) {
+			if c := tok[i]; c <= ' ' || c > '~' {
+				ce.add(field, "byte %d is not a visible ASCII character: a sync token is letters, digits and punctuation", i)
+				break
+			}
+		}
+	}
+	return tok
+}
