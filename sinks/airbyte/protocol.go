@@ -67,12 +67,28 @@ type Catalog struct {
 
 // Stream is an AirbyteStream.
 type Stream struct {
-	Name                    string          `json:"name"`
-	JSONSchema              json.RawMessage `json:"json_schema"`
-	SupportedSyncModes      []string        `json:"supported_sync_modes"`
-	SourceDefinedPrimaryKey [][]string      `json:"source_defined_primary_key,omitempty"`
-	IsResumable             bool            `json:"is_resumable"`
+	Name               string          `json:"name"`
+	JSONSchema         json.RawMessage `json:"json_schema"`
+	SupportedSyncModes []string        `json:"supported_sync_modes"`
+	// SourceDefinedCursor and DefaultCursorField are set on a stream that
+	// supports incremental sync: see [Stream.WithIncremental].
+	SourceDefinedCursor     bool       `json:"source_defined_cursor,omitempty"`
+	DefaultCursorField      []string   `json:"default_cursor_field,omitempty"`
+	SourceDefinedPrimaryKey [][]string `json:"source_defined_primary_key,omitempty"`
+	IsResumable             bool       `json:"is_resumable"`
 }
+
+// Sync modes of the protocol (SyncMode).
+const (
+	FullRefresh = "full_refresh"
+	Incremental = "incremental"
+)
+
+// DeletedAtField is the property of a deleted record's tombstone, by
+// Airbyte's CDC convention: a record whose _ab_cdc_deleted_at is set
+// carries the primary key of a deleted row, which append_dedup
+// destinations delete. See [WithDeletedAt].
+const DeletedAtField = "_ab_cdc_deleted_at"
 
 // TraceMessage is an error, or a stream status.
 type TraceMessage struct {
@@ -118,7 +134,10 @@ type ConfiguredCatalog struct {
 
 // ConfiguredStream is one stream to read.
 type ConfiguredStream struct {
-	Stream              Stream `json:"stream"`
-	SyncMode            string `json:"sync_mode"`
-	DestinationSyncMode string `json:"destination_sync_mode"`
+	Stream   Stream `json:"stream"`
+	SyncMode string `json:"sync_mode"`
+	// CursorField, if set, is the stream's default cursor: this source
+	// defines its cursors and reads no other.
+	CursorField         []string `json:"cursor_field,omitempty"`
+	DestinationSyncMode string   `json:"destination_sync_mode"`
 }
