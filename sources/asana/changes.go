@@ -37,6 +37,9 @@ type Changes struct {
 	StoriesOf, AttachmentsOf []string
 	// Events counts the events read; Calls the requests made.
 	Events, Calls int
+	// Raw are the events as Asana sent them (with the opt_fields asked
+	// for): the events stream's records.
+	Raw []json.RawMessage
 }
 
 // event is the part of an event the feed reads.
@@ -52,12 +55,21 @@ type event struct {
 	} `json:"parent"`
 }
 
-// feedStream is the stream whose records a resource type is.
-var feedStream = map[string]string{"task": "tasks", "section": "sections", "project": "projects", "tag": "tags", "story": "stories", "attachment": "attachments"}
+// feedStream is the stream whose records a resource type is (Stream.Resource).
+var feedStream = func() map[string]string {
+	m := map[string]string{}
+	for _, st := range table {
+		if st.Resource != "" {
+			m[st.Resource] = st.Name
+		}
+	}
+	return m
+}()
 
-// ProjectChanges reads the events of project since sync. An expired sync
-// is not an error: Changes.Expired says so.
-func (c *Client) ProjectChanges(ctx context.Context, project, sync string) (*Changes, error) {
+// ProjectChanges reads the events of project since sync, each with
+// optFields (beside what the feed reads). An expired sync is not an error:
+// Changes.Expired says so.
+func (c *Client) ProjectChanges(ctx context.Context, project, sync, optFields string) (*Changes, error) {
 	ch := &Changes{Project: project, Live: map[string][]string{}, Deleted: map[string][]string{}}
 	if sync == "" {
 		return nil, fmt.Errorf("reading the events of project %s: no sync token", project)
@@ -65,7 +77,11 @@ func (c *Client) ProjectChanges(ctx context.Context, project, sync string) (*Cha
 	last := map[string]map[string]string{} // stream → gid → last action
 	var order []struct{ stream, gid string }
 	storiesOf, attachmentsOf := map[string]bool{}, map[string]bool{}
-	q := url.Values{"opt_fields": {"action,resource.resource_type,parent.resource_type"}}
+	fields := "action,resource.resource_type,parent.resource_type"
+	if optFields != "" {
+		fields += "," + optFields
+	}
+	q := url.Values{"opt_fields": {fields}}
 	for range maxEventPages {
 		page, err := c.Events(ctx, project, sync, q)
 		ch.Calls++
@@ -78,6 +94,7 @@ func (c *Client) ProjectChanges(ctx context.Context, project, sync string) (*Cha
 		if err != nil {
 			return nil, fmt.Errorf("reading the events of project %s: %w", project, err)
 		}
+		ch.Raw = append(ch.Raw, page.Events...)
 		for _, raw := range page.Events {
 			var e event
 			if json.Unmarshal(raw, &e) != nil || e.Resource.GID == "" {

@@ -45,7 +45,7 @@ func TestProjectChanges(t *testing.T) {
 	with := map[string]bool{}
 	calls, wantCalls := 0, 0
 	for p, tok := range tokens {
-		ch, err := c.ProjectChanges(context.Background(), p, tok)
+		ch, err := c.ProjectChanges(context.Background(), p, tok, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +125,7 @@ func TestProjectChanges(t *testing.T) {
 
 	// Nothing happened since: every feed is empty.
 	for p, tok := range tokens {
-		ch, err := c.ProjectChanges(context.Background(), p, tok)
+		ch, err := c.ProjectChanges(context.Background(), p, tok, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +140,7 @@ func TestProjectChanges(t *testing.T) {
 		break
 	}
 	sim.ExpireSyncTokens(p)
-	ch, err := c.ProjectChanges(context.Background(), p, tokens[p])
+	ch, err := c.ProjectChanges(context.Background(), p, tokens[p], "")
 	if err != nil || !ch.Expired || ch.Sync == "" || ch.Sync == tokens[p] {
 		t.Errorf("an expired token: %+v, %v; want Expired and a fresh token", ch, err)
 	}

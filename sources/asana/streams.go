@@ -33,6 +33,16 @@ const (
 	// Not a parent to expand: the claim a listing makes of a task it
 	// found, Owned when it delivered the task's record.
 	ParentTaskClaim ParentKind = "task_claim"
+	// A task whose stories and attachments created since the previous
+	// sync are read (incremental sync).
+	ParentTaskSince ParentKind = "task_since"
+	// Not a parent to expand: a project's sync token (Sync) for the next
+	// incremental sync, taken before its records were read.
+	ParentCursor ParentKind = "cursor"
+	// Not a parent to expand: a record's hash (Sync) for the next
+	// incremental sync of a stream diffed whole (Workspace holds the
+	// stream and the workspace).
+	ParentHash ParentKind = "hash"
 )
 
 // Listing is one collection endpoint, listed once per parent of a kind,
@@ -79,10 +89,17 @@ type Stream struct {
 	// OmitArchived: the listing asks Asana to leave archived records out
 	// unless the config's include_archived_projects says otherwise.
 	OmitArchived bool
-	// Cursor is the field by which an incremental sync would tell what
-	// changed; the catalog offers full refresh only, as incremental sync
-	// is not built yet.
+	// Cursor is the field by which an incremental sync tells what
+	// changed; "" for streams read in full at every sync.
 	Cursor string
+	// Resource is the resource_type of the stream's records in Asana's
+	// events, for streams an incremental sync reads from the change feed.
+	Resource string
+	// Diffed streams are listed in full at an incremental sync (their
+	// listings are small) and compared with the hashes of the previous
+	// sync's records: the records that changed are emitted, the records
+	// gone get tombstones.
+	Diffed bool
 	// Note is said once to the user of a sync that reads the stream.
 	Note string
 
@@ -108,11 +125,11 @@ var table = []Stream{
 		Listings: []Listing{{Parent: ParentAccount, Path: "/workspaces", Yields: ParentWorkspace}}},
 	{Name: "users", PrimaryKey: keyGID, MayRepeat: true,
 		Listings: []Listing{{Parent: ParentWorkspace, Path: "/users", Query: inWS, Yields: ParentAssignee}}},
-	{Name: "tags", PrimaryKey: keyGID, Cursor: "created_at",
+	{Name: "tags", PrimaryKey: keyGID, Cursor: "created_at", Resource: "tag", Diffed: true,
 		Listings: []Listing{{Parent: ParentWorkspace, Path: "/tags", Query: inWS}}},
 	{Name: "custom_fields", PrimaryKey: keyGID,
 		Listings: []Listing{{Parent: ParentWorkspace, Path: "/workspaces/{gid}/custom_fields"}}},
-	{Name: "projects", PrimaryKey: keyGID, Cursor: "modified_at", OmitArchived: true, Allowed: func(c *Config) []string { return c.Projects },
+	{Name: "projects", PrimaryKey: keyGID, Cursor: "modified_at", Resource: "project", Diffed: true, OmitArchived: true, Allowed: func(c *Config) []string { return c.Projects },
 		Listings: []Listing{{Parent: ParentWorkspace, Path: "/projects", Query: inWS, Yields: ParentProject}}},
 	// Without owner a service account lists every portfolio and anyone else
 	// their own (Asana's spec); should Asana insist on owner, owner=me.
@@ -123,18 +140,19 @@ var table = []Stream{
 		Listings: []Listing{{Parent: ParentOrganization, Path: "/organizations/{gid}/teams", Yields: ParentTeam}}},
 	{Name: "team_memberships", PrimaryKey: keyGID,
 		Listings: []Listing{{Parent: ParentTeam, Path: "/teams/{gid}/team_memberships"}}},
-	{Name: "sections", PrimaryKey: keyGID, Cursor: "created_at",
+	{Name: "sections", PrimaryKey: keyGID, Cursor: "created_at", Resource: "section",
 		Listings: []Listing{{Parent: ParentProject, Path: "/projects/{gid}/sections"}}},
 	{Name: "sections_compact", PrimaryKey: keyGID, CutFrom: "sections", Cursor: "created_at"},
-	{Name: "tasks", PrimaryKey: keyGID, Owned: true, Cursor: "modified_at", Listings: []Listing{
+	{Name: "tasks", PrimaryKey: keyGID, Owned: true, Cursor: "modified_at", Resource: "task", Listings: []Listing{
 		{Parent: ParentProject, Path: "/tasks", Query: byProject, Yields: ParentTaskTree},
 		{Parent: ParentAssignee, Path: "/tasks", Query: map[string]string{"assignee": "{gid}", "workspace": "{workspace}"}, Yields: ParentTaskTree},
 		{Parent: ParentTaskTree, Path: "/tasks/{gid}/subtasks", Yields: ParentTaskTree},
 		{Parent: ParentTaskFetch, Path: "/tasks/{gid}", Single: true},
 	}},
-	{Name: "attachments", PrimaryKey: keyGID, Cursor: "created_at", Listings: []Listing{
+	{Name: "attachments", PrimaryKey: keyGID, Cursor: "created_at", Resource: "attachment", Listings: []Listing{
 		{Parent: ParentProject, Path: "/attachments", Query: byParent},
 		{Parent: ParentTask, Path: "/attachments", Query: byParent},
+		{Parent: ParentTaskSince, Path: "/attachments", Query: byParent},
 	}},
 	{Name: "attachments_compact", PrimaryKey: keyGID, CutFrom: "attachments", Cursor: "created_at"},
 	// Events: every project is subscribed to early (Asana answers 412 and a
@@ -150,8 +168,10 @@ var table = []Stream{
 		Listings: []Listing{{Parent: ParentPortfolio, Path: "/portfolios/{gid}/items"}}},
 	{Name: "portfolios_memberships", PrimaryKey: keyGID,
 		Listings: []Listing{{Parent: ParentPortfolio, Path: "/portfolio_memberships", Query: map[string]string{"portfolio": "{gid}"}}}},
-	{Name: "stories", PrimaryKey: keyGID, Cursor: "created_at",
-		Listings: []Listing{{Parent: ParentTask, Path: "/tasks/{gid}/stories"}}},
+	{Name: "stories", PrimaryKey: keyGID, Cursor: "created_at", Resource: "story", Listings: []Listing{
+		{Parent: ParentTask, Path: "/tasks/{gid}/stories"},
+		{Parent: ParentTaskSince, Path: "/tasks/{gid}/stories"},
+	}},
 	{Name: "stories_compact", PrimaryKey: keyGID, CutFrom: "stories", Cursor: "created_at"},
 	{Name: "organization_exports", PrimaryKey: keyGID,
 		Listings: []Listing{{Parent: ParentExport, Path: "/organization_exports/{gid}", Single: true}}},
