@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"maps"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,13 +57,20 @@ type Incremental struct {
 func (x *Expander) WithState(st *SyncState) *Incremental {
 	y := *x
 	y.plan = maps.Clone(x.plan)
-	if !slices.ContainsFunc(y.plan[ParentProject], func(l Listing) bool { return l.Subscribe }) {
-		for _, l := range Listings {
-			if l.Subscribe {
-				y.plan[ParentProject] = append(slices.Clone(y.plan[ParentProject]), l)
-			}
+	// The subscription first: its token predates what the project's
+	// listings read, so the next sync misses nothing changed meanwhile.
+	project := []Listing{}
+	for _, l := range Listings {
+		if l.Subscribe {
+			project = append(project, l)
 		}
 	}
+	for _, l := range x.plan[ParentProject] {
+		if !l.Subscribe {
+			project = append(project, l)
+		}
+	}
+	y.plan[ParentProject] = project
 	return &Incremental{Expander: &y, state: st}
 }
 
