@@ -4,6 +4,8 @@
 // package below this one, plain Go first, wrapped in a thin Beam transform.
 package sinks
 
+import "encoding/json"
+
 // Record is one record of a stream: its primary key and the record as
 // JSON, exactly as the source read it.
 type Record struct {
@@ -14,9 +16,24 @@ type Record struct {
 
 // Report is something a sync should tell its user about a stream: a part
 // the token may not read (skipped), or data lost to an error (which makes
-// the stream incomplete).
+// the stream incomplete); or, with State, the stream's state for the next
+// sync, for the sinks that keep one (Airbyte's).
 type Report struct {
 	Stream  string `json:"stream"`
 	Lost    bool   `json:"lost"`
 	Message string `json:"message"`
+	// State, when set, is the stream's state for the next incremental
+	// sync (the report is no problem).
+	State json.RawMessage `json:"state,omitempty"`
+}
+
+// Problems returns the reports that are problems, not states.
+func Problems(rs []Report) []Report {
+	var out []Report
+	for _, r := range rs {
+		if r.State == nil {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -35,6 +35,9 @@ func init() { sinks.Register(Kind) }
 // stream's records amount to: the reports as LOG messages (WARN for a
 // part the token may not read, ERROR for data lost), then each stream's
 // STATE and its final status, COMPLETE or INCOMPLETE with an error TRACE.
+// An incremental stream's STATE is the one the pipeline reports; an
+// incomplete incremental stream gets none, so that Airbyte keeps the
+// state it started from and the next sync reads the lost changes again.
 //
 // Records, once written, cannot be taken back: a bundle retried would
 // write its records again. Prism, the runner of source-asana, fails the
@@ -95,7 +98,12 @@ func (s Sync) Publish(_ context.Context, parts []sinks.Part, reports []sinks.Rep
 	sort.SliceStable(reports, func(i, j int) bool { return reports[i].Stream < reports[j].Stream })
 	lost := map[string]int{}
 	problems := map[string][]string{}
+	states := map[string]json.RawMessage{}
 	for _, r := range reports {
+		if r.State != nil {
+			states[r.Stream] = r.State
+			continue
+		}
 		level := "WARN"
 		if r.Lost {
 			level = "ERROR"
@@ -112,8 +120,19 @@ func (s Sync) Publish(_ context.Context, parts []sinks.Part, reports []sinks.Rep
 	}
 	sum := sinks.Summary{RunID: s.Run, Where: "the ERROR logs above", Incomplete: "their status is INCOMPLETE"}
 	for _, st := range s.Streams {
-		if err := out.State(st, []byte(`{"__ab_no_cursor_state_message":true}`)); err != nil {
-			return err
+		state, ok := states[st]
+		switch {
+		case !ok:
+			state = []byte(`{"__ab_no_cursor_state_message":true}`)
+		case lost[st] > 0:
+			// The changes lost must be read again: the stream keeps the
+			// state it started from.
+			state = nil
+		}
+		if state != nil {
+			if err := out.State(st, state); err != nil {
+				return err
+			}
 		}
 		if lost[st] > 0 {
 			out.Status(st, Incomplete)

@@ -132,7 +132,7 @@ func Publish(ctx context.Context, c *bq.Client, l Load, parts []sinks.Part, repo
 	}
 	problems := map[string][]string{}
 	lost := map[string]bool{}
-	for _, r := range reports {
+	for _, r := range sinks.Problems(reports) {
 		problems[r.Stream] = append(problems[r.Stream], r.Message)
 		lost[r.Stream] = lost[r.Stream] || r.Lost
 	}

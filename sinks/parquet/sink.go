@@ -264,7 +264,7 @@ func (e Export) Publish(ctx context.Context, parts []sinks.Part, reports []sinks
 		Complete: true, Streams: map[string]ManifestStream{}}
 	problems := map[string][]string{}
 	lost := map[string]bool{}
-	for _, r := range reports {
+	for _, r := range sinks.Problems(reports) {
 		problems[r.Stream] = append(problems[r.Stream], r.Message)
 		lost[r.Stream] = lost[r.Stream] || r.Lost
 	}

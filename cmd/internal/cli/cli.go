@@ -8,9 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"time"
+
+	"github.com/hashicorp/go-cleanhttp"
 
 	"github.com/asana-beam/asana-beam/sources/asana"
 )
@@ -63,13 +66,18 @@ type Me struct {
 	GID   string `json:"gid"`
 	Name  string `json:"name"`
 	Email string `json:"email"`
+	// Clock is Asana's time when it answered (its Date header), or the
+	// zero time if it gave none: what an incremental sync reads changes
+	// since, next time.
+	Clock time.Time `json:"-"`
 }
 
 // Connect checks the credentials with the cheapest request there is and
 // says whose they are. window is the rate-limit window (a minute, unless
 // time is scaled against a simulator).
 func Connect(ctx context.Context, cfg *asana.Config, window time.Duration) (Me, error) {
-	c, err := asana.New(cfg, asana.Options{MaxRetries: 3, Window: window})
+	clock := &clockTransport{next: cleanhttp.DefaultPooledTransport()}
+	c, err := asana.New(cfg, asana.Options{MaxRetries: 3, Window: window, Transport: clock})
 	if err != nil {
 		return Me{}, err
 	}
@@ -77,7 +85,24 @@ func Connect(ctx context.Context, cfg *asana.Config, window time.Duration) (Me, 
 	if err := c.Get(ctx, "/users/me", url.Values{"opt_fields": {"gid,name,email"}}, &me); err != nil {
 		return Me{}, Explain(err)
 	}
+	me.Clock = clock.date
 	return me, nil
+}
+
+// clockTransport keeps the Date of the last response.
+type clockTransport struct {
+	next http.RoundTripper
+	date time.Time
+}
+
+func (t *clockTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	if err == nil {
+		if d, perr := http.ParseTime(resp.Header.Get("Date")); perr == nil {
+			t.date = d
+		}
+	}
+	return resp, err
 }
 
 // Explain turns a client error into a message a user can act on.

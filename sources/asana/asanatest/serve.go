@@ -128,6 +128,9 @@ func (c *call) oneWith(k *kind, o any, status int) {
 // /-/oauth_token. Anything else is 404 "No matching route for request".
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	arrival := time.Now()
+	// Asana's clock, as every HTTP server gives it: the simulated one,
+	// which the records' timestamps and modified_since follow.
+	w.Header().Set("Date", s.Now().UTC().Format(http.TimeFormat))
 	path := r.URL.Path
 	switch {
 	case path == "/-/oauth_token":
