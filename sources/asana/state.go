@@ -25,6 +25,7 @@ const (
 	MaxStreamStateBytes = 16 << 20 // the JSON of one stream's state
 	MaxStateProjects    = 100_000  // projects with a sync token, per stream
 	MaxSyncTokenLength  = 1024     // Asana's tokens are 32 characters
+	MaxStateHashes      = 500_000  // records of a diffed stream
 )
 
 // StreamState is what one incremental stream carries from a sync to the
@@ -34,7 +35,8 @@ const (
 //	{"version":1,
 //	 "synced_at":"2026-05-04T09:00:00.123Z",
 //	 "modified_since":"2026-05-04T09:00:00.123Z",
-//	 "projects":{"1204567890123457":{"sync":"de4774f6915eae04714ca93bb2f5ee81","taken_at":"2026-05-04T09:00:01.5Z"}}}
+//	 "projects":{"1204567890123457":{"sync":"de4774f6915eae04714ca93bb2f5ee81","taken_at":"2026-05-04T09:00:01.5Z"}},
+//	 "hashes":{"1204567890123460":"1204567890123456:3lbkf0f1xq2mo"}}
 //
 // Every time is Asana's clock, never the machine's: the Date header of
 // Asana's responses, or the records' own created_at and modified_at. A
@@ -55,6 +57,12 @@ type StreamState struct {
 	// Projects holds, by project gid, the events sync token of each
 	// project the stream follows and when it was taken.
 	Projects map[string]ProjectState
+	// Hashes holds, for a stream diffed whole at each sync (its listing
+	// is read in full and compared with the previous one: tags,
+	// projects), each record's gid and "<workspace gid>:<hash>" (see
+	// RecordHash): a record whose hash changed is emitted, one gone from
+	// its workspace's listing gets a tombstone.
+	Hashes map[string]string
 }
 
 // ProjectState is one project's place in its change feed.
@@ -75,6 +83,7 @@ type stateJSON struct {
 	SyncedAt      string                 `json:"synced_at,omitempty"` // never empty but in a state Encode refuses
 	ModifiedSince string                 `json:"modified_since,omitempty"`
 	Projects      map[string]projectJSON `json:"projects,omitempty"` // keys sorted
+	Hashes        map[string]string      `json:"hashes,omitempty"`   // keys sorted
 }
 
 type projectJSON struct {
@@ -109,6 +118,9 @@ func EncodeStreamState(stream string, s *StreamState) (json.RawMessage, error) {
 		for gid, p := range s.Projects {
 			js.Projects[gid] = projectJSON{Sync: p.Sync, TakenAt: formatTime(p.TakenAt)}
 		}
+	}
+	if len(s.Hashes) > 0 {
+		js.Hashes = s.Hashes
 	}
 	// encoding/json writes struct fields in order and map keys sorted,
 	// and escapes the same way every time.
@@ -203,6 +215,8 @@ func ParseStreamState(stream string, raw json.RawMessage) (*StreamState, error) 
 			s.ModifiedSince = stateTime(ce, root+".modified_since", v, false)
 		case "projects":
 			s.Projects = stateProjects(ce, root+".projects", v)
+		case "hashes":
+			s.Hashes = stateHashes(ce, root+".hashes", v)
 		default:
 			addUnknown(ce, root, name)
 		}
@@ -360,6 +374,52 @@ func stateProjects(ce *ConfigError, field string, v json.RawMessage) map[string]
 			}
 		}
 		out[gid] = p
+	}
+	return out
+}
+
+// hashValue is the form of a diffed record's hash: its workspace's gid
+// and the hash (base 36).
+var hashValue = regexp.MustCompile(`^[0-9]{1,32}:[0-9a-z]{1,64}$`)
+
+// stateHashes reads the hashes of a diffed stream's records.
+func stateHashes(ce *ConfigError, field string, v json.RawMessage) map[string]string {
+	if string(v) == "null" {
+		return nil
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(v, &raw); err != nil {
+		ce.add(field, "must be an object of record hashes by gid, got %s", clipJSON(v))
+		return nil
+	}
+	if len(raw) > MaxStateHashes {
+		ce.add(field, "holds %d records, more than the %d a state may have", len(raw), MaxStateHashes)
+		return nil
+	}
+	gids := make([]string, 0, len(raw))
+	for gid := range raw {
+		gids = append(gids, gid)
+	}
+	slices.Sort(gids)
+	out := make(map[string]string, len(raw))
+	for _, gid := range gids {
+		if len(ce.Problems) >= maxStateProblems {
+			break
+		}
+		if !gidPattern.MatchString(gid) {
+			ce.add(field, "key %s is not a record gid (digits)", quoteClip(gid))
+			continue
+		}
+		var h string
+		if err := json.Unmarshal(raw[gid], &h); err != nil {
+			ce.add(field+"."+gid, "must be a string, got %s", clipJSON(raw[gid]))
+			continue
+		}
+		if !hashValue.MatchString(h) {
+			ce.add(field+"."+gid, "must be \"<workspace gid>:<hash>\", got %s", quoteClip(h))
+			continue
+		}
+		out[gid] = h
 	}
 	return out
 }

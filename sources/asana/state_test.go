@@ -28,6 +28,7 @@ var exampleState = &StreamState{
 		"1204567890123457": {Sync: "de4774f6915eae04714ca93bb2f5ee81", TakenAt: mustTime("2026-05-04T09:00:01.5Z")},
 		"987":              {Sync: "0b1f3e", TakenAt: mustTime("2026-05-04T11:00:02+02:00")},
 	},
+	Hashes: map[string]string{"1204567890123460": "1204567890123456:3lbkf0f1xq2mo", "55": "1204567890123456:0"},
 }
 
 // TestStreamStateGolden pins the JSON of a state: what a sync writes is
@@ -116,6 +117,15 @@ func TestParseStreamState(t *testing.T) {
 				{"state.tasks.modified_since", `must be an RFC 3339 date-time such as 2024-01-01T00:00:00Z, got "2026-13-01T00:00:00Z"`},
 				{"state.tasks.synced_at", `must be an RFC 3339 date-time such as 2024-01-01T00:00:00Z, got "2026-05-04t09:00:00z"`},
 			}},
+		{name: "hashes", in: `{"version":1,"synced_at":"2026-05-04T09:00:00Z","hashes":{"12":"1:abc","x":"1:a","13":"1:ABC","14":5,"15":":a"}}`,
+			errs: []Problem{
+				{"state.tasks.hashes", `key "x" is not a record gid (digits)`},
+				{"state.tasks.hashes.13", `must be "<workspace gid>:<hash>", got "1:ABC"`},
+				{"state.tasks.hashes.14", "must be a string, got 5"},
+				{"state.tasks.hashes.15", `must be "<workspace gid>:<hash>", got ":a"`},
+			}},
+		{name: "hashes not an object", in: `{"version":1,"synced_at":"2026-05-04T09:00:00Z","hashes":"x"}`,
+			errs: []Problem{{"state.tasks.hashes", `must be an object of record hashes by gid, got "x"`}}},
 		{name: "projects not an object", in: `{"version":1,"synced_at":"2026-05-04T09:00:00Z","projects":["1"]}`,
 			errs: []Problem{{"state.tasks.projects", `must be an object of sync tokens by project gid, got ["1"]`}}},
 	} {
@@ -222,6 +232,7 @@ func FuzzParseStreamState(f *testing.F) {
 		`{"version":2,"synced_at":"2026-05-04T09:00:00Z"}`,
 		`{"version":1,"synced_at":"2026-05-04T09:00:00.123456789-07:00","modified_since":"2026-05-04T09:00:00Z","projects":{"1":{"sync":"a","taken_at":"2026-05-04T09:00:00Z"}}}`,
 		`{"version":1,"synced_at":"2026-05-04T09:00:00Z","projects":{"1":{"sync":"a","taken_at":"2026-05-04T09:00:00Z"},"1":{}}}`,
+		`{"version":1,"synced_at":"2026-05-04T09:00:00Z","hashes":{"1":"2:z","3":"4:x1"}}`,
 	} {
 		f.Add([]byte(s))
 	}
