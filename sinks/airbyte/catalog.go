@@ -54,8 +54,7 @@ func ParseCatalog(data []byte, known func(stream string) bool, syncModes ...stri
 //
 // A stream that supports the sync mode it is configured in is read in
 // it. Configured incremental, its cursor_field must be empty or the
-// stream's default cursor (the source defines its cursors), and its
-// destination_sync_mode one of the protocol's.
+// stream's default cursor (the source defines its cursors).
 //
 // A stream configured in a sync mode of the protocol that it does not
 // support is accepted, to be read in its first supported mode (full
