@@ -87,22 +87,7 @@ func TestParseConfig(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseConfig([]byte(tc.in))
-			var ce *ConfigError
-			if tc.errs != nil {
-				if !errors.As(err, &ce) {
-					t.Fatalf("ParseConfig = %v, want a *ConfigError", err)
-				}
-				if diff := cmp.Diff(tc.errs, ce.Problems); diff != "" {
-					t.Errorf("problems (-want +got):\n%s", diff)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("config (-want +got):\n%s", diff)
-			}
+			checkParsed(t, tc.want, got, tc.errs, err)
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -200,12 +201,7 @@ func ParseStreamState(stream string, raw json.RawMessage) (*StreamState, error) 
 	}
 
 	s := &StreamState{}
-	names := make([]string, 0, len(top))
-	for name := range top {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(top)) {
 		v := top[name]
 		switch name {
 		case "version":
@@ -318,33 +314,45 @@ func stateTime(ce *ConfigError, field string, v json.RawMessage, required bool) 
 	return t
 }
 
-// stateProjects reads the projects' sync tokens.
-func stateProjects(ce *ConfigError, field string, v json.RawMessage) map[string]ProjectState {
+// gidObject decodes an object of values by gid, of at most max
+// members: what its values are and kind (project, record) word the
+// messages. It returns the keys that are gids, sorted, and the members;
+// nil members if the value is null or not such an object.
+func gidObject(ce *ConfigError, field string, v json.RawMessage, what, kind string, max int) ([]string, map[string]json.RawMessage) {
 	if string(v) == "null" {
-		return nil
+		return nil, nil
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(v, &raw); err != nil {
-		ce.add(field, "must be an object of sync tokens by project gid, got %s", clipJSON(v))
+		ce.add(field, "must be an object of %s, got %s", what, clipJSON(v))
+		return nil, nil
+	}
+	if len(raw) > max {
+		ce.add(field, "holds %d %ss, more than the %d a state may have", len(raw), kind, max)
+		return nil, nil
+	}
+	var gids []string
+	for _, key := range slices.Sorted(maps.Keys(raw)) {
+		switch {
+		case gidPattern.MatchString(key):
+			gids = append(gids, key)
+		case len(ce.Problems) < maxStateProblems:
+			ce.add(field, "key %s is not a %s gid (digits)", quoteClip(key), kind)
+		}
+	}
+	return gids, raw
+}
+
+// stateProjects reads the projects' sync tokens.
+func stateProjects(ce *ConfigError, field string, v json.RawMessage) map[string]ProjectState {
+	gids, raw := gidObject(ce, field, v, "sync tokens by project gid", "project", MaxStateProjects)
+	if raw == nil {
 		return nil
 	}
-	if len(raw) > MaxStateProjects {
-		ce.add(field, "holds %d projects, more than the %d a state may have", len(raw), MaxStateProjects)
-		return nil
-	}
-	gids := make([]string, 0, len(raw))
-	for gid := range raw {
-		gids = append(gids, gid)
-	}
-	slices.Sort(gids)
-	out := make(map[string]ProjectState, len(raw))
+	out := make(map[string]ProjectState, len(gids))
 	for _, gid := range gids {
 		if len(ce.Problems) >= maxStateProblems {
 			break
-		}
-		if !gidPattern.MatchString(gid) {
-			ce.add(field, "key %s is not a project gid (digits)", quoteClip(gid))
-			continue
 		}
 		pf := field + "." + gid
 		var members map[string]json.RawMessage
@@ -353,12 +361,7 @@ func stateProjects(ce *ConfigError, field string, v json.RawMessage) map[string]
 			continue
 		}
 		var p ProjectState
-		names := make([]string, 0, len(members))
-		for name := range members {
-			names = append(names, name)
-		}
-		slices.Sort(names)
-		for _, name := range names {
+		for _, name := range slices.Sorted(maps.Keys(members)) {
 			switch m := members[name]; name {
 			case "sync":
 				p.Sync = syncToken(ce, pf+".sync", m)
@@ -384,31 +387,14 @@ var hashValue = regexp.MustCompile(`^[0-9]{1,32}:[0-9a-z]{1,64}$`)
 
 // stateHashes reads the hashes of a diffed stream's records.
 func stateHashes(ce *ConfigError, field string, v json.RawMessage) map[string]string {
-	if string(v) == "null" {
+	gids, raw := gidObject(ce, field, v, "record hashes by gid", "record", MaxStateHashes)
+	if raw == nil {
 		return nil
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(v, &raw); err != nil {
-		ce.add(field, "must be an object of record hashes by gid, got %s", clipJSON(v))
-		return nil
-	}
-	if len(raw) > MaxStateHashes {
-		ce.add(field, "holds %d records, more than the %d a state may have", len(raw), MaxStateHashes)
-		return nil
-	}
-	gids := make([]string, 0, len(raw))
-	for gid := range raw {
-		gids = append(gids, gid)
-	}
-	slices.Sort(gids)
-	out := make(map[string]string, len(raw))
+	out := make(map[string]string, len(gids))
 	for _, gid := range gids {
 		if len(ce.Problems) >= maxStateProblems {
 			break
-		}
-		if !gidPattern.MatchString(gid) {
-			ce.add(field, "key %s is not a record gid (digits)", quoteClip(gid))
-			continue
 		}
 		var h string
 		if err := json.Unmarshal(raw[gid], &h); err != nil {

@@ -131,23 +131,30 @@ func TestParseStreamState(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseStreamState("tasks", json.RawMessage(tc.in))
-			if tc.errs != nil {
-				var ce *ConfigError
-				if !errors.As(err, &ce) {
-					t.Fatalf("ParseStreamState = %v, %v; want a *ConfigError", got, err)
-				}
-				if diff := cmp.Diff(tc.errs, ce.Problems); diff != "" {
-					t.Errorf("problems (-want +got):\n%s", diff)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("state (-want +got):\n%s", diff)
-			}
+			checkParsed(t, tc.want, got, tc.errs, err)
 		})
+	}
+}
+
+// checkParsed compares what a parser returned, want or the problems of a
+// *ConfigError (errs, when not nil), with got and err.
+func checkParsed[T any](t *testing.T, want, got T, errs []Problem, err error) {
+	t.Helper()
+	if errs != nil {
+		var ce *ConfigError
+		if !errors.As(err, &ce) {
+			t.Fatalf("got %v, %v; want a *ConfigError", got, err)
+		}
+		if diff := cmp.Diff(errs, ce.Problems); diff != "" {
+			t.Errorf("problems (-want +got):\n%s", diff)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
 
