@@ -27,7 +27,7 @@ type Sink struct {
 
 var (
 	mu        sync.Mutex
-	parts     = map[string][][]byte{} // part name → rows, written
+	parts     = map[string][][]byte{}  // part name → rows, written
 	published = map[string]Published{} // run → what Publish got
 )
 
