@@ -45,6 +45,58 @@ type SyncState struct {
 	Hashes map[string]map[string]string
 }
 
+// clockMargin is how much earlier than the previous sync's start changes
+// are read: Asana's clock is known to the second (its Date header), and a
+// change repeated is better than one missed.
+const clockMargin = time.Minute
+
+// StateOf merges the states of the streams an incremental sync reads into
+// the SyncState it starts from: nil, to read everything, when one of them
+// has none. A project whose streams hold different tokens (states of
+// different syncs) is read in full.
+func StateOf(states map[string]*StreamState, streams []string) *SyncState {
+	var st *SyncState
+	for _, name := range streams {
+		s := states[name]
+		if s == nil {
+			return nil
+		}
+		tokens := map[string]string{}
+		for gid, ps := range s.Projects {
+			tokens[gid] = ps.Sync
+		}
+		if st == nil {
+			st = &SyncState{Since: s.SyncedAt, Projects: tokens, Hashes: map[string]map[string]string{}}
+		} else {
+			if s.SyncedAt.Before(st.Since) {
+				st.Since = s.SyncedAt
+			}
+			for gid, tok := range st.Projects {
+				if tokens[gid] != tok {
+					delete(st.Projects, gid)
+				}
+			}
+		}
+		if s.Hashes != nil {
+			st.Hashes[name] = s.Hashes
+		}
+	}
+	if st != nil {
+		st.Since = st.Since.Add(-clockMargin)
+	}
+	return st
+}
+
+// HashScope is the Workspace of a ParentHash: the stream and the
+// workspace of the record; SplitHashScope undoes it.
+func HashScope(stream, workspace string) string { return stream + "/" + workspace }
+
+// SplitHashScope splits a ParentHash's Workspace (HashScope).
+func SplitHashScope(scope string) (stream, workspace string) {
+	stream, workspace, _ = strings.Cut(scope, "/")
+	return stream, workspace
+}
+
 // Incremental is an expander of an incremental sync: a first one, from an
 // empty SyncState, reads everything and keeps what the next needs.
 type Incremental struct {
@@ -352,7 +404,7 @@ func (e diffEmitter) Record(stream, key string, data []byte) {
 	}
 	e.seen[key] = true
 	h := e.workspace + ":" + RecordHash(data)
-	e.Emitter.Parent(Parent{Kind: ParentHash, GID: key, Workspace: stream + "/" + e.workspace, Sync: h})
+	e.Emitter.Parent(Parent{Kind: ParentHash, GID: key, Workspace: HashScope(stream, e.workspace), Sync: h})
 	if e.prev[key] != h {
 		e.Emitter.Record(stream, key, data)
 	}

@@ -48,11 +48,11 @@ func (r *syncRun) Parent(p asana.Parent) {
 			return
 		}
 	case asana.ParentHash:
-		stream, _, _ := bytes.Cut([]byte(p.Workspace), []byte("/"))
-		if r.hashes[string(stream)] == nil {
-			r.hashes[string(stream)] = map[string]string{}
+		stream, _ := asana.SplitHashScope(p.Workspace)
+		if r.hashes[stream] == nil {
+			r.hashes[stream] = map[string]string{}
 		}
-		r.hashes[string(stream)][p.GID] = p.Sync
+		r.hashes[stream][p.GID] = p.Sync
 		return
 	}
 	r.parents = append(r.parents, p)
