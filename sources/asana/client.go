@@ -365,8 +365,16 @@ type decodeFunc func(body []byte) error
 
 // get sends GET path?q and hands the body of a 2xx response to decode,
 // inside the retry loop, so that a malformed answer is retried like a
-// truncated one.
+// truncated one. A body that is not JSON is errBadJSON before decode sees
+// it.
 func (c *Client) get(ctx context.Context, path string, q url.Values, decode decodeFunc) error {
+	return c.fetch(ctx, path, q, decode, true)
+}
+
+// fetch is get; with checkJSON false, decode checks the body's syntax
+// itself (a tokenizer does on its way, and returns errBadJSON), and the
+// body is read once.
+func (c *Client) fetch(ctx context.Context, path string, q url.Values, decode decodeFunc, checkJSON bool) error {
 	desc := describe(path, q)
 	ctx = context.WithValue(ctx, requestKey{}, desc)
 	u := c.api + path
@@ -392,7 +400,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, decode deco
 			return fmt.Errorf("reading the response body: %w", err)
 		}
 		if resp.StatusCode/100 == 2 {
-			if !json.Valid(b) {
+			if checkJSON && !json.Valid(b) {
 				return errBadJSON
 			}
 			if err := decode(b); err != nil {

@@ -71,9 +71,9 @@ type Expander struct {
 	cfg      *Config
 	selected map[string]bool
 	plan     map[ParentKind][]Listing
-	fields   map[string][]string // top-level fields per compact twin
-	opt      map[string]string   // opt_fields per listed stream
-	streams  map[string]Stream   // the listed streams
+	twins    map[string]*twin  // per compact twin: how it is cut
+	opt      map[string]string // opt_fields per listed stream
+	streams  map[string]Stream // the listed streams
 	log      *slog.Logger
 }
 
@@ -83,7 +83,7 @@ func NewExpander(c *Client, cfg *Config, selected []string, log *slog.Logger) (*
 		log = slog.New(slog.DiscardHandler)
 	}
 	x := &Expander{client: c, cfg: cfg, selected: map[string]bool{}, plan: map[ParentKind][]Listing{},
-		fields: map[string][]string{}, opt: map[string]string{}, streams: map[string]Stream{}, log: log}
+		twins: map[string]*twin{}, opt: map[string]string{}, streams: map[string]Stream{}, log: log}
 	for _, s := range selected {
 		st, ok := StreamByName(s)
 		if !ok {
@@ -99,7 +99,7 @@ func NewExpander(c *Client, cfg *Config, selected []string, log *slog.Logger) (*
 		}
 		if l.Twin != "" {
 			tw, _ := StreamByName(l.Twin)
-			x.fields[l.Twin] = tw.Fields
+			x.twins[l.Twin] = newTwin(tw.Fields)
 		}
 	}
 	return x, nil
@@ -150,10 +150,10 @@ func (x *Expander) Expand(ctx context.Context, p Parent, out Emitter) error {
 }
 
 // list runs one listing for one parent; extra overrides query parameters.
-// It returns the records read so that callers can recurse. With walked
+// It returns what a subtask walk needs of the records read. With walked
 // set (a subtask walk), a record whose gid the walk met before is not
 // delivered again: it closes a cycle, which is reported.
-func (x *Expander) list(ctx context.Context, l Listing, p Parent, extra url.Values, walked map[string]bool, out Emitter) ([]json.RawMessage, error) {
+func (x *Expander) list(ctx context.Context, l Listing, p Parent, extra url.Values, walked map[string]bool, out Emitter) ([]subtask, error) {
 	path := strings.ReplaceAll(l.Path, "{gid}", url.PathEscape(p.GID))
 	q := url.Values{"opt_fields": {x.opt[l.Stream]}}
 	for k, v := range l.Query {
@@ -165,28 +165,29 @@ func (x *Expander) list(ctx context.Context, l Listing, p Parent, extra url.Valu
 	for k, v := range extra {
 		q[k] = v
 	}
-	var got []json.RawMessage
+	var got []subtask
 	var repaired int
 	var firstRepaired string
-	handle := func(recs []json.RawMessage) error {
-		for _, rec := range recs {
+	handle := func(recs []record) error {
+		for i := range recs {
+			r := &recs[i]
 			if walked != nil {
-				gid, _ := gidOf(rec)
+				gid, _ := r.id()
 				if walked[gid] {
 					out.Skipped(Skip{Stream: l.Stream, Parent: p, Note: true, Message: fmt.Sprintf(
 						"subtask cycle: task %s is listed among the subtasks of task %s, which is itself below task %s; not walked again (each task is delivered once)", gid, p.GID, gid)})
 					continue
 				}
 				walked[gid] = true
-				got = append(got, rec)
+				got = append(got, r.subtask())
 			}
-			rec, fixed := sanitize(rec)
+			r, fixed := r.sanitized(&recordFields)
 			if fixed {
 				if repaired++; repaired == 1 {
-					firstRepaired, _ = gidOf(rec)
+					firstRepaired, _ = r.id()
 				}
 			}
-			if err := x.emit(l, p, rec, out); err != nil {
+			if err := x.emit(l, p, r, out); err != nil {
 				return err
 			}
 		}
@@ -200,14 +201,14 @@ func (x *Expander) list(ctx context.Context, l Listing, p Parent, extra url.Valu
 	}()
 	var err error
 	if l.Single {
-		var rec json.RawMessage
+		var rec record
 		out.Pages(l.Stream, 1)
-		if err = x.client.Get(ctx, path, url.Values{"opt_fields": q["opt_fields"]}, &rec); err == nil {
-			err = handle([]json.RawMessage{rec})
+		if rec, err = x.client.one(ctx, path, url.Values{"opt_fields": q["opt_fields"]}); err == nil {
+			err = handle([]record{rec})
 		}
 	} else {
 		var st ListStats
-		st, err = x.client.List(ctx, path, q, handle)
+		st, err = x.client.list(ctx, path, q, handle)
 		out.Pages(l.Stream, st.Pages)
 		if st.BadCount > 0 {
 			msg := fmt.Sprintf("%d records without a usable gid were left out (%s)", st.BadCount, strings.Join(st.Bad, "; "))
@@ -220,6 +221,38 @@ func (x *Expander) list(ctx context.Context, l Listing, p Parent, extra url.Valu
 		}
 	}
 	return got, x.report(l, p, err, out)
+}
+
+// subtask is what a subtask walk reads of a task: its gid and whether it
+// has subtasks; ok is false for a record encoding/json cannot decode so.
+type subtask struct {
+	gid string
+	n   int
+	ok  bool
+}
+
+// subtask reads r as a subtask walk does.
+func (r *record) subtask() subtask {
+	if !r.odd && r.read == &recordFields {
+		return subtask{r.h.gid, r.h.numSubtasks, true}
+	}
+	var t struct {
+		GID         string `json:"gid"`
+		NumSubtasks int    `json:"num_subtasks"`
+	}
+	err := json.Unmarshal(r.raw, &t)
+	return subtask{t.GID, t.NumSubtasks, err == nil}
+}
+
+// sanitized returns r fit to write (see sanitize): r itself when it was,
+// else the repaired bytes read anew; fixed says that text was repaired.
+func (r *record) sanitized(fields *fieldSet) (_ *record, fixed bool) {
+	clean, fixed := sanitize(r.raw)
+	if !fixed && len(clean) == len(r.raw) && (len(clean) == 0 || &clean[0] == &r.raw[0]) {
+		return r, false
+	}
+	c := parseRecord(clean, fields)
+	return &c, fixed
 }
 
 // fallback reports the listing's fallback parameter that a 400 asks for.
@@ -272,60 +305,97 @@ func ctxDone(err error) bool {
 }
 
 // emit hands a record, its compact twin and the parent it makes to out.
-func (x *Expander) emit(l Listing, p Parent, rec json.RawMessage, out Emitter) error {
-	var head struct {
-		GID         string `json:"gid"`
-		IsOrg       bool   `json:"is_organization"`
-		NumSubtasks int    `json:"num_subtasks"`
-		taskHead
-	}
-	if err := json.Unmarshal(rec, &head); err != nil {
+func (x *Expander) emit(l Listing, p Parent, r *record, out Emitter) error {
+	head, err := r.head()
+	if err != nil {
 		return fmt.Errorf("decoding a %s record: %w", l.Stream, err)
 	}
-	if !x.allowed(l, head.GID) {
+	if !x.allowed(l, head.gid) {
 		return nil
 	}
 	switch {
 	case !x.selected[l.Stream]:
 	case !x.streams[l.Stream].Owned || l.Parent == ParentTaskFetch:
-		out.Record(l.Stream, head.GID, rec)
-	case owns(l, p, head.taskHead):
-		out.Record(l.Stream, head.GID, rec)
-		out.Parent(Parent{Kind: ParentTaskClaim, GID: head.GID, Owned: true})
+		out.Record(l.Stream, head.gid, r.raw)
+	case owns(l, p, &head):
+		out.Record(l.Stream, head.gid, r.raw)
+		out.Parent(Parent{Kind: ParentTaskClaim, GID: head.gid, Owned: true})
 	default:
-		out.Parent(Parent{Kind: ParentTaskClaim, GID: head.GID})
+		out.Parent(Parent{Kind: ParentTaskClaim, GID: head.gid})
 	}
 	if l.Twin != "" && x.selected[l.Twin] {
-		twin, err := project(rec, x.fields[l.Twin])
+		twin, err := x.twins[l.Twin].cut(r)
 		if err != nil {
 			return fmt.Errorf("cutting %s from %s: %w", l.Twin, l.Stream, err)
 		}
-		out.Record(l.Twin, head.GID, twin)
+		out.Record(l.Twin, head.gid, twin)
 	}
 	switch l.Yields {
 	case ParentWorkspace:
-		out.Parent(Parent{Kind: ParentWorkspace, GID: head.GID})
-		if head.IsOrg {
-			out.Parent(Parent{Kind: ParentOrganization, GID: head.GID})
+		out.Parent(Parent{Kind: ParentWorkspace, GID: head.gid})
+		if head.isOrg {
+			out.Parent(Parent{Kind: ParentOrganization, GID: head.gid})
 		}
 	case ParentAssignee:
-		out.Parent(Parent{Kind: ParentAssignee, GID: head.GID, Workspace: p.GID})
+		out.Parent(Parent{Kind: ParentAssignee, GID: head.gid, Workspace: p.GID})
 	case ParentTaskTree:
 		if l.Parent != ParentTaskTree { // subtasks are walked in place
-			tree := Parent{Kind: ParentTaskTree, GID: head.GID, NumSubtasks: head.NumSubtasks}
-			if head.Parent != nil {
-				tree.ParentTask = head.Parent.GID
+			tree := Parent{Kind: ParentTaskTree, GID: head.gid, NumSubtasks: head.numSubtasks}
+			if head.parent.set {
+				tree.ParentTask = string(head.parent.gid)
 			}
 			out.Parent(tree)
 		}
 		if len(x.plan[ParentTask]) > 0 {
-			out.Parent(Parent{Kind: ParentTask, GID: head.GID})
+			out.Parent(Parent{Kind: ParentTask, GID: head.gid})
 		}
 	case "":
 	default:
-		out.Parent(Parent{Kind: l.Yields, GID: head.GID})
+		out.Parent(Parent{Kind: l.Yields, GID: head.gid})
 	}
 	return nil
+}
+
+// head returns what the expander reads of r: as the page's pass read it,
+// or, for an odd record, as encoding/json decodes it (refHead).
+func (r *record) head() (head, error) {
+	if !r.odd && r.read == &recordFields {
+		return r.h, nil
+	}
+	return refHead(r.raw)
+}
+
+// refHead decodes the head of a record with encoding/json: the reference
+// the page's pass agrees with, and the decoder of records it leaves alone.
+func refHead(rec []byte) (head, error) {
+	var v headJSON
+	err := json.Unmarshal(rec, &v)
+	h := head{gid: v.GID, isOrg: v.IsOrg, numSubtasks: v.NumSubtasks}
+	for _, rf := range []struct {
+		to   *ref
+		from *struct {
+			GID string `json:"gid"`
+		}
+	}{{&h.parent, v.Parent}, {&h.assignee, v.Assignee}, {&h.workspace, v.Workspace}} {
+		if rf.from != nil {
+			*rf.to = ref{set: true, gid: []byte(rf.from.GID)}
+		}
+	}
+	for _, pr := range v.Projects {
+		h.projects = append(h.projects, []byte(pr.GID))
+	}
+	return h, err
+}
+
+// headJSON is the head of a record as encoding/json decodes it: the
+// reference of the page's pass, which reads the same members
+// (recordFields). An alias of an unnamed struct, so that its errors read
+// as they always did.
+type headJSON = struct {
+	GID         string `json:"gid"`
+	IsOrg       bool   `json:"is_organization"`
+	NumSubtasks int    `json:"num_subtasks"`
+	taskHead
 }
 
 // taskHead is what decides which listing owns a task.
@@ -358,20 +428,20 @@ type taskHead struct {
 // Every listing claims the tasks it finds; a task that no owner delivered
 // (its owner was denied, filtered out by the config, or lost) is fetched
 // on its own (ParentTaskFetch).
-func owns(l Listing, p Parent, t taskHead) bool {
+func owns(l Listing, p Parent, t *head) bool {
 	switch {
-	case t.Parent != nil:
+	case t.parent.set:
 		return l.Parent == ParentTaskTree
-	case t.Assignee != nil && t.Workspace != nil:
-		return l.Parent == ParentAssignee && p.GID == t.Assignee.GID && p.Workspace == t.Workspace.GID
-	case len(t.Projects) > 0:
-		lowest := t.Projects[0].GID
-		for _, pr := range t.Projects[1:] {
-			if len(pr.GID) < len(lowest) || len(pr.GID) == len(lowest) && pr.GID < lowest {
-				lowest = pr.GID
+	case t.assignee.set && t.workspace.set:
+		return l.Parent == ParentAssignee && p.GID == string(t.assignee.gid) && p.Workspace == string(t.workspace.gid)
+	case len(t.projects) > 0:
+		lowest := t.projects[0]
+		for _, pr := range t.projects[1:] {
+			if len(pr) < len(lowest) || len(pr) == len(lowest) && string(pr) < string(lowest) {
+				lowest = pr
 			}
 		}
-		return l.Parent == ParentProject && p.GID == lowest
+		return l.Parent == ParentProject && p.GID == string(lowest)
 	}
 	return false
 }
@@ -385,7 +455,113 @@ func (x *Expander) allowed(l Listing, gid string) bool {
 	return len(list) == 0 || slices.Contains(list, gid)
 }
 
-// project keeps the named top-level fields of a record.
+// twin is how a compact twin is cut from its stream's records: the
+// twin's top-level fields kept, as encoding/json marshals a
+// map[string]json.RawMessage of them (project): keys sorted, values
+// compacted with <, >, & escaped.
+type twin struct {
+	fields []string       // sorted
+	keys   [][]byte       // each field quoted, with its colon
+	index  map[string]int // field → its place in fields
+}
+
+func newTwin(fields []string) *twin {
+	t := &twin{fields: slices.Sorted(slices.Values(fields)), index: map[string]int{}}
+	for i, f := range t.fields {
+		k, _ := json.Marshal(f)
+		t.keys = append(t.keys, append(k, ':'))
+		t.index[f] = i
+	}
+	return t
+}
+
+// cut returns the twin of r, from the extents of its members that the
+// page's pass noted: the bytes project returns, without parsing r again.
+func (t *twin) cut(r *record) ([]byte, error) {
+	if r.members == nil {
+		return project(r.raw, t.fields)
+	}
+	var buf [32]int
+	at := buf[:0]
+	if len(t.fields) > len(buf) {
+		at = make([]int, 0, len(t.fields))
+	}
+	for range t.fields {
+		at = append(at, -1)
+	}
+	for i, m := range r.members {
+		name := r.raw[m.k0+1 : m.k1-1]
+		if m.esc {
+			var s string
+			if json.Unmarshal(r.raw[m.k0:m.k1], &s) != nil {
+				return project(r.raw, t.fields)
+			}
+			name = []byte(s)
+		}
+		if j, ok := t.index[string(name)]; ok {
+			at[j] = i // the last of a name twice, as in a map
+		}
+	}
+	size := 2
+	for j, i := range at {
+		if i >= 0 {
+			size += len(t.keys[j]) + 1 + int(r.members[i].v1-r.members[i].v0)
+		}
+	}
+	out := make([]byte, 1, size)
+	out[0] = '{'
+	for j, i := range at {
+		if i < 0 {
+			continue
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(out, t.keys[j]...)
+		out = appendRawValue(out, r.raw[r.members[i].v0:r.members[i].v1])
+	}
+	return append(out, '}'), nil
+}
+
+// appendRawValue appends v, a JSON value, as encoding/json marshals a
+// json.RawMessage: compacted, with <, >, &, U+2028 and U+2029 escaped.
+func appendRawValue(dst, v []byte) []byte {
+	if marshalsAsIs(v) {
+		return append(dst, v...)
+	}
+	var c bytes.Buffer
+	if json.Compact(&c, v) != nil {
+		return append(dst, v...) // not JSON: the pass read it as JSON
+	}
+	b := bytes.NewBuffer(dst)
+	json.HTMLEscape(b, c.Bytes())
+	return b.Bytes()
+}
+
+// marshalsAsIs tells whether encoding/json marshals v, a JSON value, as it
+// is: no whitespace outside strings, nothing it escapes for HTML.
+func marshalsAsIs(v []byte) bool {
+	in := false // within a string
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '<' || c == '>' || c == '&':
+			return false
+		case c == 0xE2 && i+2 < len(v) && v[i+1] == 0x80 && v[i+2]&^1 == 0xA8: // U+2028, U+2029
+			return false
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return true
+}
+
+// project keeps the named top-level fields of a record, with
+// encoding/json: the reference of twin.cut, and what cuts the twin of a
+// record that is not an object.
 func project(rec json.RawMessage, fields []string) ([]byte, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(rec, &m); err != nil {
@@ -419,13 +595,9 @@ func (x *Expander) subtasks(ctx context.Context, l Listing, root Parent, out Emi
 		if err != nil {
 			return err
 		}
-		for _, rec := range recs {
-			var t struct {
-				GID         string `json:"gid"`
-				NumSubtasks int    `json:"num_subtasks"`
-			}
-			if json.Unmarshal(rec, &t) == nil && !x.skip[t.GID] {
-				stack = append(stack, Parent{Kind: ParentTaskTree, GID: t.GID, NumSubtasks: t.NumSubtasks})
+		for _, t := range recs {
+			if t.ok && !x.skip[t.gid] {
+				stack = append(stack, Parent{Kind: ParentTaskTree, GID: t.gid, NumSubtasks: t.n})
 			}
 		}
 	}
@@ -455,19 +627,20 @@ func (x *Expander) subscribe(ctx context.Context, l Listing, p Parent, out Emitt
 func (x *Expander) events(ctx context.Context, l Listing, p Parent, out Emitter) error {
 	q := url.Values{"opt_fields": {x.opt[l.Stream]}}
 	sync := p.Sync
+	var page page
 	for range 1000 {
-		page, err := x.client.Events(ctx, p.GID, sync, q)
+		err := x.client.events(ctx, p.GID, sync, q, &page)
 		out.Pages(l.Stream, 1)
 		if err != nil {
 			return x.report(l, p, err, out)
 		}
 		repaired := 0
-		for _, ev := range page.Events {
-			ev, fixed := sanitize(ev)
+		for i := range page.Data {
+			ev, fixed := page.Data[i].sanitized(&eventFields)
 			if fixed {
 				repaired++
 			}
-			out.Record(l.Stream, EventKey(ev), ev)
+			out.Record(l.Stream, ev.eventKey(), ev.raw)
 		}
 		if repaired > 0 {
 			out.Skipped(Skip{Stream: l.Stream, Parent: p, Note: true, Message: fmt.Sprintf(
@@ -492,26 +665,30 @@ func sanitize(rec []byte) (clean []byte, fixed bool) {
 	return RedactBytes(rec), fixed
 }
 
+// eventKey is EventKey of the event r, from what the page's pass read.
+func (r *record) eventKey() string {
+	if r.odd || r.read != &eventFields {
+		return EventKey(r.raw)
+	}
+	h := &r.h
+	k := make([]byte, 0, len(h.createdAt)+len(h.action)+len(h.resource.gid)+len(h.user.gid)+len(h.parent.gid)+
+		len(h.change.field)+len(h.change.action)+6)
+	k = append(append(append(append(append(k, h.createdAt...), '|'), h.action...), '|'), h.resource.gid...)
+	for _, rf := range []ref{h.user, h.parent} {
+		if rf.set {
+			k = append(append(k, '|'), rf.gid...)
+		}
+	}
+	if h.change.set {
+		k = append(append(append(append(k, '|'), h.change.field...), '|'), h.change.action...)
+	}
+	return string(k)
+}
+
 // EventKey identifies an event, which has no gid: the same change seen
 // through two subscriptions (a task in two projects) has the same key.
 func EventKey(ev []byte) string {
-	var e struct {
-		CreatedAt string `json:"created_at"`
-		Action    string `json:"action"`
-		Resource  struct {
-			GID string `json:"gid"`
-		} `json:"resource"`
-		User *struct {
-			GID string `json:"gid"`
-		} `json:"user"`
-		Parent *struct {
-			GID string `json:"gid"`
-		} `json:"parent"`
-		Change *struct {
-			Field  string `json:"field"`
-			Action string `json:"action"`
-		} `json:"change"`
-	}
+	var e eventJSON
 	_ = json.Unmarshal(ev, &e)
 	k := []string{e.CreatedAt, e.Action, e.Resource.GID}
 	if e.User != nil {
@@ -524,4 +701,24 @@ func EventKey(ev []byte) string {
 		k = append(k, e.Change.Field, e.Change.Action)
 	}
 	return strings.Join(k, "|")
+}
+
+// eventJSON is what EventKey decodes of an event: the members the page's
+// pass reads of one (eventFields).
+type eventJSON = struct {
+	CreatedAt string `json:"created_at"`
+	Action    string `json:"action"`
+	Resource  struct {
+		GID string `json:"gid"`
+	} `json:"resource"`
+	User *struct {
+		GID string `json:"gid"`
+	} `json:"user"`
+	Parent *struct {
+		GID string `json:"gid"`
+	} `json:"parent"`
+	Change *struct {
+		Field  string `json:"field"`
+		Action string `json:"action"`
+	} `json:"change"`
 }
