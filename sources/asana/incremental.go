@@ -48,7 +48,7 @@ type SyncState struct {
 // clockMargin is how much earlier than the previous sync's start changes
 // are read: Asana's clock is known to the second (its Date header), and a
 // change repeated is better than one missed.
-const clockMargin = time.Minute
+const clockMargin = 2 * time.Second
 
 // StateOf merges the states of the streams an incremental sync reads into
 // the SyncState it starts from: nil, to read everything, when one of them
