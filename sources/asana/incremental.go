@@ -409,3 +409,67 @@ func (e diffEmitter) Record(stream, key string, data []byte) {
 		e.Emitter.Record(stream, key, data)
 	}
 }
+
+// Walker expands parents: an Expander (a full refresh), an Incremental,
+// either with a start date. The pipeline's DoFns hold one.
+type Walker interface {
+	Expand(ctx context.Context, p Parent, out Emitter) error
+	// Skipping is WithSkip.
+	Skipping(skip map[string]bool) Walker
+}
+
+// Walker returns the walker of a sync: x itself for a full refresh, an
+// Incremental when st is set (empty for a first incremental sync), and
+// either leaving out the records whose cursor is before start, unless
+// start is zero.
+func (x *Expander) Walker(st *SyncState, start time.Time) Walker {
+	var w Walker = x
+	if st != nil {
+		w = x.WithState(st)
+	}
+	if !start.IsZero() {
+		all := map[string]Stream{}
+		for _, st := range Streams() {
+			all[st.Name] = st
+		}
+		w = started{Walker: w, start: start, streams: all}
+	}
+	return w
+}
+
+// Skipping is WithSkip.
+func (x *Expander) Skipping(skip map[string]bool) Walker { return x.WithSkip(skip) }
+
+// Skipping is WithSkip.
+func (x *Incremental) Skipping(skip map[string]bool) Walker { return x.WithSkip(skip) }
+
+// started is a walker whose records before start are left out (the
+// config's start_date).
+type started struct {
+	Walker
+	start   time.Time
+	streams map[string]Stream
+}
+
+func (s started) Expand(ctx context.Context, p Parent, out Emitter) error {
+	return s.Walker.Expand(ctx, p, startEmitter{Emitter: out, start: s.start, streams: s.streams})
+}
+
+func (s started) Skipping(skip map[string]bool) Walker {
+	return started{Walker: s.Walker.Skipping(skip), start: s.start, streams: s.streams}
+}
+
+// startEmitter leaves out the records whose cursor is before start.
+type startEmitter struct {
+	Emitter
+	start   time.Time
+	streams map[string]Stream
+}
+
+func (e startEmitter) Record(stream, key string, data []byte) {
+	if f := e.streams[stream].Cursor; f != "" {
+		newerEmitter{Emitter: e.Emitter, field: f, since: e.start}.Record(stream, key, data)
+		return
+	}
+	e.Emitter.Record(stream, key, data)
+}

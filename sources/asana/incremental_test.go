@@ -222,3 +222,48 @@ func jsonEqual(a, b []byte) bool {
 	ya, _ := json.Marshal(y)
 	return bytes.Equal(xa, ya)
 }
+
+// TestStartDate: with a start date, no record whose cursor is before it
+// is emitted (tasks by modified_at, stories by created_at, the compact
+// streams by their stream's cursor), and the others are.
+func TestStartDate(t *testing.T) { synctest.Test(t, testStartDate) }
+
+func testStartDate(t *testing.T) {
+	sim := asanatest.New(asanatest.Options{Seed: 3, Size: "tiny"})
+	x := newExpander(t, sim, patConfig(sim), "tasks", "stories", "stories_compact", "users")
+	all := runSync(t, x, x.Roots())
+	// The median created_at of the stories: half are left out.
+	var created []string
+	for _, b := range all.records["stories"] {
+		var r struct {
+			CreatedAt string `json:"created_at"`
+		}
+		json.Unmarshal(b, &r)
+		created = append(created, r.CreatedAt)
+	}
+	slices.Sort(created)
+	start, err := time.Parse(time.RFC3339Nano, created[len(created)/2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	some := runSync(t, x.Walker(nil, start), x.Roots())
+	for _, tc := range []struct{ stream, field string }{{"tasks", "modified_at"}, {"stories", "created_at"}, {"stories_compact", "created_at"}} {
+		kept := 0
+		for g, b := range all.records[tc.stream] {
+			var r map[string]any
+			json.Unmarshal(b, &r)
+			ts, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(r[tc.field]))
+			if _, ok := some.records[tc.stream][g]; ok != !ts.Before(start) {
+				t.Errorf("%s %s (%s %s): emitted %v with start %s", tc.stream, g, tc.field, r[tc.field], ok, start)
+			} else if ok {
+				kept++
+			}
+		}
+		if kept == 0 || kept == len(all.records[tc.stream]) {
+			t.Errorf("%s: %d of %d kept: the test needs some of each", tc.stream, kept, len(all.records[tc.stream]))
+		}
+	}
+	if len(some.records["users"]) != len(all.records["users"]) {
+		t.Errorf("users (no cursor): %d of %d emitted", len(some.records["users"]), len(all.records["users"]))
+	}
+}
