@@ -103,6 +103,11 @@ type Stream struct {
 	// Note is said once to the user of a sync that reads the stream.
 	Note string
 
+	// Deletes is true when an incremental sync emits tombstones of the
+	// stream's records (its records, or those it is cut from, have a
+	// Resource in the change feed or are Diffed).
+	Deletes bool
+
 	// Derived from the schema file schemas/<Name>.json.
 	Schema    json.RawMessage
 	OptFields string   // what list requests ask for
@@ -217,7 +222,12 @@ func StreamByName(name string) (Stream, bool) {
 // by name.
 var streams = sync.OnceValue(func() []Stream {
 	var out []Stream
+	deletes := map[string]bool{}
 	for _, st := range table {
+		deletes[st.Name] = st.Resource != "" && st.Cursor != "" || st.Diffed
+	}
+	for _, st := range table {
+		st.Deletes = deletes[st.Name] || deletes[st.CutFrom]
 		raw, ok := schemas.Raw(st.Name)
 		if !ok {
 			panic(fmt.Sprintf("asana: stream %s has no schema file", st.Name))
