@@ -197,8 +197,25 @@ func (p *page) data(env envelope) error {
 // before it had a tokenizer: the answer to whatever the tokenizer's pass
 // did not take, with the same errors. Each record is then read on its own.
 func (p *page) decodeRef(body []byte, env envelope) error {
+	raws, err := p.envelopeRef(body, env)
+	if err != nil {
+		return err
+	}
+	fields := &recordFields
+	if env == eventPage {
+		fields = &eventFields
+	}
+	for _, raw := range raws {
+		p.Data = append(p.Data, p.p.parse(raw, fields))
+	}
+	return nil
+}
+
+// envelopeRef decodes the envelope of a page with encoding/json into p,
+// and returns the records, each as encoding/json cut it.
+func (p *page) envelopeRef(body []byte, env envelope) ([]json.RawMessage, error) {
 	if !json.Valid(body) {
-		return errBadJSON
+		return nil, errBadJSON
 	}
 	var raws []json.RawMessage
 	var err error
@@ -212,17 +229,7 @@ func (p *page) decodeRef(body []byte, env envelope) error {
 		one, err = decodeOneRef(body)
 		raws = []json.RawMessage{one}
 	}
-	if err != nil {
-		return err
-	}
-	fields := &recordFields
-	if env == eventPage {
-		fields = &eventFields
-	}
-	for _, raw := range raws {
-		p.Data = append(p.Data, p.p.parse(raw, fields))
-	}
-	return nil
+	return raws, err
 }
 
 func decodeListRef(body []byte) (data []json.RawMessage, next string, err error) {

@@ -19,11 +19,10 @@ import (
 // paginator, the expander and EventKey as they were before the page had
 // one pass. The pass must agree with it on every body.
 type refPage struct {
-	Err               string
-	NextPage, Sync    string
-	HasMore           bool
-	Records           []refRecord
-	MaxPageItemsError bool
+	Err            string
+	NextPage, Sync string
+	HasMore        bool
+	Records        []refRecord
 }
 
 type refRecord struct {
@@ -68,27 +67,12 @@ func refSubtask(raw []byte) subtask {
 
 // reference decodes body the way encoding/json did.
 func reference(body []byte, env envelope) refPage {
-	var rp refPage
-	if !json.Valid(body) {
-		rp.Err = errBadJSON.Error()
-		return rp
-	}
-	var raws []json.RawMessage
-	var err error
-	switch env {
-	case listPage:
-		raws, rp.NextPage, err = decodeListRef(body)
-	case eventPage:
-		raws, rp.Sync, rp.HasMore, err = decodeEventsRef(body)
-	case onePage:
-		var one json.RawMessage
-		one, err = decodeOneRef(body)
-		raws = []json.RawMessage{one}
-	}
+	var p page
+	raws, err := p.envelopeRef(body, env)
 	if err != nil {
-		rp.Err = err.Error()
-		return rp
+		return refPage{Err: err.Error()}
 	}
+	rp := refPage{NextPage: p.NextPage, Sync: p.Sync, HasMore: p.HasMore}
 	for _, raw := range raws {
 		r := refRecord{Raw: string(raw), Head: headText(refHead(raw)), Subtask: refSubtask(raw), EventKey: EventKey(raw)}
 		if gid, err := gidOf(raw); err != nil {
