@@ -21,16 +21,19 @@ import (
 
 func init() {
 	register.DoFn6x1[context.Context, *sdf.LockRTracker, Batch, func(sinks.Record), func(asana.Parent), func(sinks.Report), error](&ExpandFn{})
+	register.DoFn7x1[context.Context, *sdf.LockRTracker, Batch, func(*string) bool, func(sinks.Record), func(asana.Parent), func(sinks.Report), error](&WalkFn{})
 	register.Emitter1[sinks.Report]()
 }
 
 // ExpandFn lists the children of a batch of parents. It is splittable:
-// its restriction is the range of parents of the batch not yet expanded,
-// so a runner can hand the rest of a large batch to another worker. Within
-// its range it expands num_workers parents at once; every request waits on
-// the token's one rate limiter of the process, blocking instead of
-// returning a ProcessContinuation (which would make the pipeline
-// unbounded, and a Dataflow job a streaming job).
+// its restriction is the range of parents of the batch not yet expanded.
+// SplitRestriction cuts a batch into pieces of Piece parents, which a
+// runner may hand to different workers, and a runner may split a running
+// piece again (the parents not yet claimed). Within its range it expands
+// num_workers parents at once; every request waits on the token's one rate
+// limiter of the process, blocking instead of returning a
+// ProcessContinuation (which would make the pipeline unbounded, and a
+// Dataflow job a streaming job).
 type ExpandFn struct {
 	// Config is the asana.Config as JSON, credentials redacted.
 	Config string `json:"config"`
@@ -44,6 +47,8 @@ type ExpandFn struct {
 	// Workers is the number of worker processes that may run at once;
 	// each takes its share of the token's budget (see WorkerConfig).
 	Workers int `json:"workers"`
+	// Piece is the most parents of a restriction SplitRestriction makes.
+	Piece int `json:"piece"`
 
 	x       *asana.Expander
 	workers int
@@ -77,10 +82,9 @@ func (fn *ExpandFn) CreateInitialRestriction(b Batch) offsetrange.Restriction {
 	return offsetrange.Restriction{Start: 0, End: int64(len(b.Parents))}
 }
 
-// SplitRestriction leaves the batch whole; the runner splits it when it
-// wants more parallelism.
+// SplitRestriction cuts the batch into pieces of at most Piece parents.
 func (fn *ExpandFn) SplitRestriction(_ Batch, r offsetrange.Restriction) []offsetrange.Restriction {
-	return []offsetrange.Restriction{r}
+	return r.SizedSplits(int64(max(1, fn.Piece)))
 }
 
 // RestrictionSize is the number of parents left.
@@ -100,6 +104,7 @@ func (fn *ExpandFn) CreateTracker(r offsetrange.Restriction) *sdf.LockRTracker {
 const ConfigErrorMarker = "asana-beam config error:"
 
 var (
+	piecesRun   = beam.NewCounter("asana-beam", "restrictions-expanded")
 	recordsRead = beam.NewCounter("asana-beam", "records-read")
 	skippedRes  = beam.NewCounter("asana-beam", "resources-skipped")
 	lostRes     = beam.NewCounter("asana-beam", "listings-lost")
@@ -135,16 +140,45 @@ func (c chanEmitter) Lost(s asana.Skip) {
 // ProcessElement expands the parents of its range, num_workers at a time.
 func (fn *ExpandFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracker, b Batch,
 	emitRecord func(sinks.Record), emitParent func(asana.Parent), emitReport func(sinks.Report)) error {
+	return fn.expand(ctx, fn.x, rt, b, emitRecord, emitParent, emitReport)
+}
+
+// WalkFn is the ExpandFn of the subtask walks, whose side input is the set
+// of tasks they do not descend into (see asana.Expander.WithSkip): the
+// subtasks found on their own, whose trees are walked from there. It is
+// read once per bundle. (The other levels use ExpandFn, without a side
+// input: Prism schedules a stage that reads one by its watermarks, which
+// costs it a busy loop over every stage while the stage runs.)
+type WalkFn struct {
+	ExpandFn
+
+	skip *asana.Expander // fn.x with the skip set, read by StartBundle
+}
+
+// StartBundle reads the skip set. (Beam's Go SDK wants the side inputs and
+// emitters of ProcessElement here too.)
+func (fn *WalkFn) StartBundle(skip func(*string) bool, _ func(sinks.Record), _ func(asana.Parent), _ func(sinks.Report)) {
+	set := map[string]bool{}
+	var gid string
+	for skip(&gid) {
+		set[gid] = true
+	}
+	fn.skip = fn.x.WithSkip(set)
+}
+
+// ProcessElement walks the subtask trees of its range, num_workers at a
+// time.
+func (fn *WalkFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracker, b Batch, _ func(*string) bool,
+	emitRecord func(sinks.Record), emitParent func(asana.Parent), emitReport func(sinks.Report)) error {
+	return fn.expand(ctx, fn.skip, rt, b, emitRecord, emitParent, emitReport)
+}
+
+// expand expands the parents of rt's range with x, num_workers at a time.
+func (fn *ExpandFn) expand(ctx context.Context, x *asana.Expander, rt *sdf.LockRTracker, b Batch,
+	emitRecord func(sinks.Record), emitParent func(asana.Parent), emitReport func(sinks.Report)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	x := fn.x
-	if len(b.Skip) > 0 {
-		skip := make(map[string]bool, len(b.Skip))
-		for _, g := range b.Skip {
-			skip[g] = true
-		}
-		x = x.WithSkip(skip)
-	}
+	piecesRun.Inc(ctx, 1)
 	results := make(chan found, 256)
 	jobs := make(chan asana.Parent)
 	var wg sync.WaitGroup

@@ -13,7 +13,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,9 +43,16 @@ type Options struct {
 	// Window is the length of Asana's rate-limit window: a minute, unless
 	// time is scaled against the simulator.
 	Window time.Duration
-	// Shards is the number of batches each level's parents are grouped
-	// into; the runner may split batches further. Default 16.
-	Shards int
+	// Shards is the number of keys parents are deduplicated under,
+	// default 256 (see Sightings). Piece is the most parents of one
+	// restriction ExpandFn's SplitRestriction makes of a Batch, default
+	// four times the requests a worker process has in flight (num_workers,
+	// shared as WorkerConfig says); Batch the most parents of one element
+	// of the expansion (a Batch), default two pieces. A runner hands pieces
+	// to different workers, and may split a piece further while it runs.
+	// (Each piece is a copy of its element for the runner: a Batch of many
+	// pieces would cost it that many copies.)
+	Shards, Batch, Piece int
 	// CredentialsSecret, when set, is the Secret Manager secret version the
 	// workers read the credentials from, instead of CredentialsEnv; and
 	// SecretManagerEndpoint overrides Secret Manager's address.
@@ -65,32 +74,42 @@ type Output struct {
 }
 
 func init() {
-	register.DoFn2x0[asana.Parent, func(int, asana.Parent)](&shardFn{})
-	register.Emitter2[int, asana.Parent]()
-	register.DoFn4x0[int, func(*asana.Parent) bool, func(*string) bool, func(Batch)](&batchFn{})
+	register.DoFn3x0[asana.Parent, func(int, Sightings), func(int, Sightings)](&sightFn{})
+	register.Emitter2[int, Sightings]()
+	register.Combiner1[Sightings](&mergeSightingsFn{})
+	register.DoFn3x0[int, Sightings, func(Batch)](&batchFn{})
 	register.Emitter1[Batch]()
-	register.DoFn2x0[asana.Parent, func(asana.Parent)](&kindFn{})
-	register.DoFn2x0[asana.Parent, func(string)](&subtaskRootFn{})
+	register.DoFn3x0[int, Sightings, func(string)](&subtaskRootFn{})
 	register.Emitter1[string]()
-	register.DoFn2x0[asana.Parent, func(string, bool)](&claimKeyFn{})
-	register.Emitter2[string, bool]()
-	register.DoFn3x0[string, func(*bool) bool, func(asana.Parent)](&unclaimedFn{})
 	register.DoFn2x0[sinks.Report, func(sinks.Report)](&chargeLossFn{})
-	register.Emitter2[string, asana.Parent]()
 	register.Emitter1[asana.Parent]()
-	register.DoFn4x0[context.Context, sinks.Record, func(sinks.Record), func(string, sinks.Record)](&repeatsFn{})
+	register.DoFn4x0[context.Context, sinks.Record, func(sinks.Record), func(string, []byte)](&repeatsFn{})
 	register.Emitter1[sinks.Record]()
-	register.Emitter2[string, sinks.Record]()
-	register.DoFn1x2[sinks.Record, sinks.Record, error](&inflateFn{})
+	register.Emitter2[string, []byte]()
+	register.DoFn2x2[string, []byte, sinks.Record, error](&inflateFn{})
 }
 
 // Build adds the pipeline to s.
+//
+// The account is expanded level by level, each level an ExpandFn over
+// Batches of the parents the level before found, deduplicated:
+//
+//	Account     the token: workspaces, organization exports
+//	Workspaces  users, tags, custom fields, teams, projects, portfolios
+//	Projects    tasks (of projects and assignees), sections, attachments,
+//	            memberships, portfolio items; events subscribed
+//	Subtasks    the subtask trees of the tasks found, walked in place;
+//	            the tasks that are subtasks found on their own are the
+//	            side input of the walks, which do not descend into them
+//	Tasks       stories and attachments of every task, the tasks no
+//	            owning listing delivered (fetched one by one), events
+//
+// Parents are deduplicated by a combiner (see Sightings), so a parent found
+// twice is expanded once, and a runner keeps each parent once, in a few
+// hundred values, not every copy as an element of its own.
 func Build(s beam.Scope, o Options) (Output, error) {
 	if o.Config == nil {
 		return Output{}, fmt.Errorf("pipeline: no config")
-	}
-	if o.Shards <= 0 {
-		o.Shards = 16
 	}
 	cfg, err := json.Marshal(o.Config)
 	if err != nil {
@@ -100,41 +119,72 @@ func Build(s beam.Scope, o Options) (Output, error) {
 	if err != nil {
 		return Output{}, fmt.Errorf("pipeline: %w", err)
 	}
+	if o.Piece <= 0 {
+		c := *o.Config
+		c.SetDefaults()
+		o.Piece = 4 * WorkerConfig(c, o.Workers).NumWorkers
+	}
+	if o.Batch <= 0 {
+		o.Batch = 2 * o.Piece
+	}
+	if o.Shards <= 0 {
+		o.Shards = 256
+	}
 	creds := CredentialSource{Env: CredentialsEnv, Secret: o.CredentialsSecret, SecretManagerEndpoint: o.SecretManagerEndpoint}
-	fn := &ExpandFn{Credentials: creds, Config: string(cfg), Streams: o.Streams, Window: o.Window, Workers: o.Workers}
+	fn := &ExpandFn{Credentials: creds, Config: string(cfg), Streams: o.Streams, Window: o.Window, Workers: o.Workers, Piece: o.Piece}
 	run := newRunID()
 	var once, repeats, reports []beam.PCollection
-	noSkip := beam.CreateList(s, []string{})
-	// level expands every parent it is given, once each; its subtask walks
-	// do not descend into the tasks of skip.
-	level := func(name string, parents, skip beam.PCollection) beam.PCollection {
+	// level expands every batch it is given; the subtask walks do not
+	// descend into the tasks of skip, when given.
+	level := func(name string, batches beam.PCollection, skip ...beam.PCollection) beam.PCollection {
 		s := s.Scope(name)
-		keyed := beam.ParDo(s, &shardFn{Shards: o.Shards}, parents)
-		batches := beam.ParDo(s, &batchFn{}, beam.GroupByKey(s, keyed), beam.SideInput{Input: skip})
-		r, next, rep := beam.ParDo3(s, fn, batches)
+		var r, next, rep beam.PCollection
+		if len(skip) > 0 {
+			r, next, rep = beam.ParDo3(s, &WalkFn{ExpandFn: *fn}, batches, beam.SideInput{Input: skip[0]})
+		} else {
+			r, next, rep = beam.ParDo3(s, fn, batches)
+		}
 		o, rp := beam.ParDo2(s, &repeatsFn{Run: run, OneProcess: o.Workers <= 1}, r)
 		once = append(once, o)
 		repeats = append(repeats, rp)
 		reports = append(reports, rep)
 		return next
 	}
-	only := func(kinds []asana.ParentKind, parents ...beam.PCollection) beam.PCollection {
-		return beam.ParDo(s, &kindFn{Kinds: kinds}, beam.Flatten(s, parents...))
+	// sight keys the parents a level found by shard, task trees apart
+	// (see sightFn); merge merges each shard's sightings; dedup makes
+	// Batches of the parents, each once.
+	sight := func(name string, parents beam.PCollection) (trees, rest beam.PCollection) {
+		return beam.ParDo2(s.Scope(name), &sightFn{Shards: o.Shards}, parents)
+	}
+	merge := func(s beam.Scope, keyed beam.PCollection) beam.PCollection {
+		return beam.CombinePerKey(s, &mergeSightingsFn{}, keyed)
+	}
+	dedup := func(name string, keyed beam.PCollection) (merged, batches beam.PCollection) {
+		s := s.Scope(name)
+		merged = merge(s, keyed)
+		return merged, beam.ParDo(s, &batchFn{Size: o.Batch}, merged)
 	}
 
-	p0 := level("Account", beam.CreateList(s, x.Roots()), noSkip) // workspaces, organization exports
-	p1 := level("Workspaces", p0, noSkip)                         // users, tags, custom fields, teams, projects, portfolios
-	p2 := level("Projects", p1, noSkip)                           // tasks, sections, attachments, memberships, items; events subscribed
-	trees := only([]asana.ParentKind{asana.ParentTaskTree}, p2)
+	p0 := level("Account", beam.Create(s, Batch{Parents: x.Roots()})) // workspaces, organization exports
+	_, k0 := sight("Found0", p0)
+	_, b1 := dedup("Dedup0", k0)
+	p1 := level("Workspaces", b1) // users, tags, custom fields, teams, projects, portfolios
+	_, k1 := sight("Found1", p1)
+	_, b2 := dedup("Dedup1", k1)
+	p2 := level("Projects", b2) // tasks, sections, attachments, memberships, items; events subscribed
+	t2, k2 := sight("Found2", p2)
+	trees, b3 := dedup("Trees", t2)
 	// Subtasks found on their own (assigned, or in a project) are trees of
 	// their own: no other walk descends into them.
-	p3 := level("Subtasks", trees, beam.ParDo(s, &subtaskRootFn{}, trees))
-	// Tasks that no owning listing delivered, fetched one by one.
-	claims := beam.ParDo(s, &claimKeyFn{}, only([]asana.ParentKind{asana.ParentTaskClaim}, p2, p3))
-	level("Fetch", beam.ParDo(s, &unclaimedFn{}, beam.GroupByKey(s, claims)), noSkip)
-	// Last: stories and attachments of every task, and the events since
-	// the subscriptions.
-	level("Tasks", only([]asana.ParentKind{asana.ParentTask, asana.ParentEvents}, p2, p3), noSkip)
+	p3 := level("Subtasks", b3, beam.ParDo(s, &subtaskRootFn{}, trees))
+	_, k3 := sight("Found3", p3)
+	// Last: stories and attachments of every task, the tasks that no owning
+	// listing delivered (fetched one by one), and the events since the
+	// subscriptions. The sightings of each level are merged before they
+	// meet: a combiner's first half runs where its input is made, which a
+	// Flatten in between would prevent.
+	_, b4 := dedup("Dedup2", beam.Flatten(s, merge(s.Scope("Merge2"), k2), merge(s.Scope("Merge3"), k3)))
+	level("Tasks", b4)
 
 	deduped := beam.ParDo(s, &inflateFn{}, transforms.Dedup(s, beam.Flatten(s, repeats...)))
 	return Output{
@@ -143,92 +193,151 @@ func Build(s beam.Scope, o Options) (Output, error) {
 	}, nil
 }
 
+// Sighting is a parent as one listing or more found it, on its way to be
+// deduplicated. A task's sightings are one: the claims of the listings
+// that found it (see asana's owns) and the parent that lists its stories
+// meet in one value, so that a task found by three listings costs one
+// small value, not three parents and three claims.
+type Sighting struct {
+	// Parent is the parent to expand; only its GID is set when only
+	// claims of a task were seen (its stories are not selected).
+	Parent asana.Parent `json:"parent"`
+	// Claimed: some listing found the task (tasks selected); Owned: the
+	// listing that delivered its record did.
+	Claimed bool `json:"claimed,omitempty"`
+	Owned   bool `json:"owned,omitempty"`
+}
+
+// key is what two sightings of one parent share.
+func (s Sighting) key() string {
+	p := s.Parent
+	if p.Kind == "" || p.Kind == asana.ParentTask {
+		return string(asana.ParentTask) + "/" + p.GID + "/"
+	}
+	return string(p.Kind) + "/" + p.GID + "/" + p.Workspace
+}
+
+// merge adds t, a sighting of the same parent, to s.
+func (s Sighting) merge(t Sighting) Sighting {
+	if s.Parent.Kind == "" {
+		s.Parent = t.Parent
+	}
+	s.Claimed = s.Claimed || t.Claimed
+	s.Owned = s.Owned || t.Owned
+	return s
+}
+
+// parents are what a deduplicated sighting expands: its parent, and the
+// task to fetch when listings found it but none that found it owned it
+// (its owner was denied, filtered out or lost).
+func (s Sighting) parents() []asana.Parent {
+	var out []asana.Parent
+	if s.Claimed && !s.Owned {
+		out = append(out, asana.Parent{Kind: asana.ParentTaskFetch, GID: s.Parent.GID})
+	}
+	if s.Parent.Kind != "" {
+		out = append(out, s.Parent)
+	}
+	return out
+}
+
+// Sightings are the sightings of one shard of the parents, by key: the
+// accumulator of their deduplication, a combiner keyed by shard (a hash of
+// the key). A runner that lifts combiners (Dataflow, Prism) merges a
+// bundle's sightings of a shard before the shuffle, so what crosses it is
+// a value per shard and bundle, each parent once in it, and what it keeps
+// is a value per shard: a few hundred values whatever the account, where
+// a key per parent costs Prism about a kilobyte of bookkeeping each.
+type Sightings struct {
+	ByKey map[string]Sighting `json:"by_key"`
+}
+
+// sightFn keys a parent for deduplication by its shard: task trees to
+// trees, the others to rest. A tree without subtasks is dropped: its walk
+// would list nothing, and no walk descends into it whether it is skipped
+// or not (see asana.Expander.WithSkip), while most tasks are such trees.
+type sightFn struct {
+	Shards int `json:"shards"`
+}
+
+func (fn *sightFn) ProcessElement(p asana.Parent, trees, rest func(int, Sightings)) {
+	var s Sighting
+	switch p.Kind {
+	case asana.ParentTaskTree:
+		if p.NumSubtasks == 0 {
+			return
+		}
+		s = Sighting{Parent: p}
+	case asana.ParentTaskClaim:
+		s = Sighting{Parent: asana.Parent{GID: p.GID}, Claimed: true, Owned: p.Owned}
+	default:
+		s = Sighting{Parent: p}
+	}
+	k := s.key()
+	h := fnv.New32a()
+	h.Write([]byte(k))
+	one := Sightings{ByKey: map[string]Sighting{k: s}}
+	if p.Kind == asana.ParentTaskTree {
+		trees(int(h.Sum32()%uint32(fn.Shards)), one)
+	} else {
+		rest(int(h.Sum32()%uint32(fn.Shards)), one)
+	}
+}
+
+// mergeSightingsFn merges the sightings of a shard.
+type mergeSightingsFn struct{}
+
+// MergeAccumulators adds b's sightings to a's.
+func (*mergeSightingsFn) MergeAccumulators(a, b Sightings) Sightings {
+	if a.ByKey == nil {
+		return b
+	}
+	for k, t := range b.ByKey {
+		if s, ok := a.ByKey[k]; ok {
+			a.ByKey[k] = s.merge(t)
+		} else {
+			a.ByKey[k] = t
+		}
+	}
+	return a
+}
+
 // Batch is a group of parents, the element of ExpandFn; its restriction is
 // a range of indexes into Parents.
 type Batch struct {
 	Parents []asana.Parent
-	// Skip are the tasks the subtask walks of this batch do not descend
-	// into (see asana.Expander.WithSkip).
-	Skip []string
 }
 
-// shardFn keys parents by a hash of their identity, so that one parent
-// found twice lands in one batch (where batchFn drops the second).
-type shardFn struct {
-	Shards int `json:"shards"`
+// batchFn makes Batches of at most Size of the parents of a shard's
+// deduplicated sightings, in the order of their keys.
+type batchFn struct {
+	Size int `json:"size"`
 }
 
-func (fn *shardFn) ProcessElement(p asana.Parent, emit func(int, asana.Parent)) {
-	h := fnv.New32a()
-	h.Write([]byte(parentKey(p)))
-	emit(int(h.Sum32()%uint32(fn.Shards)), p)
-}
-
-func parentKey(p asana.Parent) string { return string(p.Kind) + "/" + p.GID + "/" + p.Workspace }
-
-// batchFn gathers a shard's parents into one Batch, each parent once.
-type batchFn struct{}
-
-func (*batchFn) ProcessElement(_ int, parents func(*asana.Parent) bool, skip func(*string) bool, emit func(Batch)) {
-	var b Batch
-	var gid string
-	for skip(&gid) {
-		b.Skip = append(b.Skip, gid)
-	}
-	seen := map[string]bool{}
-	var p asana.Parent
-	for parents(&p) {
-		if k := parentKey(p); !seen[k] {
-			seen[k] = true
-			b.Parents = append(b.Parents, p)
+func (fn *batchFn) ProcessElement(_ int, set Sightings, emit func(Batch)) {
+	var b []asana.Parent
+	for _, k := range slices.Sorted(maps.Keys(set.ByKey)) {
+		b = append(b, set.ByKey[k].parents()...)
+		if len(b) >= fn.Size {
+			emit(Batch{Parents: b})
+			b = nil
 		}
 	}
-	emit(b)
-}
-
-// kindFn keeps the parents of some kinds.
-type kindFn struct {
-	Kinds []asana.ParentKind `json:"kinds"`
-}
-
-func (fn *kindFn) ProcessElement(p asana.Parent, emit func(asana.Parent)) {
-	for _, k := range fn.Kinds {
-		if p.Kind == k {
-			emit(p)
-			return
-		}
+	if len(b) > 0 {
+		emit(Batch{Parents: b})
 	}
 }
 
-// subtaskRootFn emits the gid of a task tree that is a subtask: found on
-// its own, its tree is walked from there.
+// subtaskRootFn emits the gids of a shard's task trees that are subtasks:
+// found on their own, their trees are walked from there.
 type subtaskRootFn struct{}
 
-func (*subtaskRootFn) ProcessElement(p asana.Parent, emit func(string)) {
-	if p.ParentTask != "" {
-		emit(p.GID)
-	}
-}
-
-// claimKeyFn keys a task claim by the task's gid.
-type claimKeyFn struct{}
-
-func (*claimKeyFn) ProcessElement(p asana.Parent, emit func(string, bool)) {
-	emit(p.GID, p.Owned)
-}
-
-// unclaimedFn emits a task to fetch when no listing that found it owned it
-// (see asana's owns): its owner was denied, filtered out or lost.
-type unclaimedFn struct{}
-
-func (*unclaimedFn) ProcessElement(gid string, owned func(*bool) bool, emit func(asana.Parent)) {
-	var o bool
-	for owned(&o) {
-		if o {
-			return
+func (*subtaskRootFn) ProcessElement(_ int, set Sightings, emit func(string)) {
+	for _, s := range set.ByKey {
+		if s.Parent.ParentTask != "" {
+			emit(s.Parent.GID)
 		}
 	}
-	emit(asana.Parent{Kind: asana.ParentTaskFetch, GID: gid})
 }
 
 // chargeLossFn charges a lost listing to every selected stream it cost
@@ -258,8 +367,8 @@ func (fn *chargeLossFn) ProcessElement(r sinks.Report, emit func(sinks.Report)) 
 // repeatsFn sends the records of streams that can hold one record twice to
 // deduplication, keyed by stream and primary key, and the others straight
 // on. Records on their way to deduplication are zstd-compressed: a runner
-// holds them until every copy has arrived (Prism in memory), and Asana's
-// JSON shrinks several times.
+// holds one of each until the last level has run (Prism in memory), and
+// Asana's JSON shrinks several times.
 //
 // Tasks are delivered by the one listing that owns each (see asana's
 // owns), decided from the record. Should Asana's copies of one task
@@ -280,10 +389,9 @@ var (
 	tasksTwice     = beam.NewCounter("asana-beam", "tasks-owned-twice")
 )
 
-func (fn *repeatsFn) ProcessElement(ctx context.Context, r sinks.Record, once func(sinks.Record), repeats func(string, sinks.Record)) {
+func (fn *repeatsFn) ProcessElement(ctx context.Context, r sinks.Record, once func(sinks.Record), repeats func(string, []byte)) {
 	if st, ok := asana.StreamByName(r.Stream); ok && st.MayRepeat {
-		r.Data = zstdEncoder.EncodeAll(r.Data, nil)
-		repeats(r.Stream+"/"+r.Key, r)
+		repeats(r.Stream+"/"+r.Key, zstdEncoder.EncodeAll(r.Data, nil))
 		return
 	}
 	if r.Stream == "tasks" && fn.OneProcess {
@@ -303,16 +411,17 @@ func newRunID() string {
 	return hex.EncodeToString(b)
 }
 
-// inflateFn undoes repeatsFn's compression after deduplication.
+// inflateFn makes a record again of what repeatsFn keyed and compressed,
+// once deduplicated.
 type inflateFn struct{}
 
-func (*inflateFn) ProcessElement(r sinks.Record) (sinks.Record, error) {
-	data, err := zstdDecoder.DecodeAll(r.Data, nil)
+func (*inflateFn) ProcessElement(key string, data []byte) (sinks.Record, error) {
+	stream, k, _ := strings.Cut(key, "/") // stream names hold no slash
+	data, err := zstdDecoder.DecodeAll(data, nil)
 	if err != nil {
-		return sinks.Record{}, fmt.Errorf("decompressing %s record %s: %w", r.Stream, r.Key, err)
+		return sinks.Record{}, fmt.Errorf("decompressing %s record %s: %w", stream, k, err)
 	}
-	r.Data = data
-	return r, nil
+	return sinks.Record{Stream: stream, Key: k, Data: data}, nil
 }
 
 // The encoder and decoder are safe for concurrent EncodeAll and DecodeAll.

@@ -53,7 +53,7 @@ func TestBuild(t *testing.T) {
 	sort.Strings(want)
 
 	p, s := beam.NewPipelineWithRoot()
-	out, err := Build(s, Options{Config: cfg, Streams: streams, Shards: 3})
+	out, err := Build(s, Options{Config: cfg, Streams: streams, Batch: 5, Piece: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

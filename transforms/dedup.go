@@ -1,5 +1,5 @@
 // Package transforms holds the generic Beam transforms of the pipeline:
-// deduplication and fusion breaks that know nothing of Asana or of sinks.
+// deduplication and batching, which know nothing of Asana or of sinks.
 package transforms
 
 import (
@@ -8,25 +8,27 @@ import (
 )
 
 func init() {
-	register.DoFn3x0[string, func(*beam.T) bool, func(beam.T)](&firstFn{})
+	register.Combiner1[[]byte](&firstFn{})
 }
 
-// Dedup keeps one value of each key of a PCollection<KV<string, T>> and
-// returns the PCollection<T> of those. The values of a key are taken to be
-// the same record seen twice (a task in two projects, a user in two
-// workspaces), so which one is kept does not matter. The GroupByKey also
-// breaks fusion: what follows is spread over the runner's workers anew.
+// Dedup keeps one value of each key of a PCollection<KV<string, []byte>>
+// and returns the PCollection<KV<string, []byte>> of those. The values of
+// a key are taken to be the same record seen twice (a user in two
+// workspaces, an event seen by two projects), so which one is kept does
+// not matter.
+//
+// It is a combiner, not a GroupByKey of every copy: a runner that lifts
+// combiners (Dataflow, Prism) keeps one value per key and bundle before
+// the shuffle, and one per key after it, never the list of the copies.
+// (Beam's Go SDK infers no accumulator coder for a universal type, hence
+// bytes: the caller encodes what it deduplicates.)
 func Dedup(s beam.Scope, keyed beam.PCollection) beam.PCollection {
 	s = s.Scope("Dedup")
-	return beam.ParDo(s, &firstFn{}, beam.GroupByKey(s, keyed))
+	return beam.CombinePerKey(s, &firstFn{}, keyed)
 }
 
-// firstFn emits the first value of each group.
+// firstFn keeps the first of two values.
 type firstFn struct{}
 
-func (*firstFn) ProcessElement(_ string, values func(*beam.T) bool, emit func(beam.T)) {
-	var v beam.T
-	if values(&v) {
-		emit(v)
-	}
-}
+// MergeAccumulators keeps a.
+func (*firstFn) MergeAccumulators(a, _ []byte) []byte { return a }
