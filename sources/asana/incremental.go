@@ -181,7 +181,7 @@ func (x *Incremental) expandIncremental(ctx context.Context, p Parent, out Emitt
 		return true, nil
 	case ParentTaskSince:
 		for _, l := range x.plan[p.Kind] {
-			keep := newerEmitter{Emitter: out, field: x.streams[l.Stream].Cursor, since: x.state.Since}
+			keep := newerEmitter{Emitter: out, field: x.streams[l.Stream].Cursor, since: x.state.Since, decided: map[string]bool{}}
 			if _, err := x.list(ctx, l, p, nil, nil, keep); err != nil {
 				return true, err
 			}
@@ -354,11 +354,14 @@ func (e sinceEmitter) Parent(p Parent) {
 	}
 }
 
-// newerEmitter passes on the records whose field is after since.
+// newerEmitter passes on the records whose field is not before since. A
+// record without the field (a compact twin, cut from a record just
+// emitted with the same key) follows that record's fate.
 type newerEmitter struct {
 	Emitter
-	field string
-	since time.Time
+	field   string
+	since   time.Time
+	decided map[string]bool // key → kept
 }
 
 func (e newerEmitter) Record(stream, key string, data []byte) {
@@ -368,10 +371,15 @@ func (e newerEmitter) Record(stream, key string, data []byte) {
 	}
 	var ts string
 	if json.Unmarshal(m[e.field], &ts) != nil {
-		e.Emitter.Record(stream, key, data) // no cursor: kept, rather than lost
+		if kept, ok := e.decided[key]; !ok || kept {
+			e.Emitter.Record(stream, key, data) // no cursor: kept, rather than lost
+		}
 		return
 	}
-	if t, err := time.Parse(time.RFC3339Nano, ts); err != nil || !t.Before(e.since) {
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	kept := err != nil || !t.Before(e.since)
+	e.decided[key] = kept
+	if kept {
 		e.Emitter.Record(stream, key, data)
 	}
 }
@@ -452,7 +460,7 @@ type started struct {
 }
 
 func (s started) Expand(ctx context.Context, p Parent, out Emitter) error {
-	return s.Walker.Expand(ctx, p, startEmitter{Emitter: out, start: s.start, streams: s.streams})
+	return s.Walker.Expand(ctx, p, startEmitter{Emitter: out, start: s.start, streams: s.streams, decided: map[string]bool{}})
 }
 
 func (s started) Skipping(skip map[string]bool) Walker {
@@ -464,11 +472,12 @@ type startEmitter struct {
 	Emitter
 	start   time.Time
 	streams map[string]Stream
+	decided map[string]bool // see newerEmitter
 }
 
 func (e startEmitter) Record(stream, key string, data []byte) {
 	if f := e.streams[stream].Cursor; f != "" {
-		newerEmitter{Emitter: e.Emitter, field: f, since: e.start}.Record(stream, key, data)
+		newerEmitter{Emitter: e.Emitter, field: f, since: e.start, decided: e.decided}.Record(stream, key, data)
 		return
 	}
 	e.Emitter.Record(stream, key, data)
