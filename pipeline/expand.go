@@ -47,10 +47,14 @@ type ExpandFn struct {
 	// Workers is the number of worker processes that may run at once;
 	// each takes its share of the token's budget (see WorkerConfig).
 	Workers int `json:"workers"`
+	// Incremental says that the sync keeps state for the next; State,
+	// when set, is the asana.SyncState (JSON) it starts from.
+	Incremental bool   `json:"incremental,omitempty"`
+	State       string `json:"state,omitempty"`
 	// Piece is the most parents of a restriction SplitRestriction makes.
 	Piece int `json:"piece"`
 
-	x       *asana.Expander
+	x       asana.Walker
 	workers int
 }
 
@@ -72,7 +76,21 @@ func (fn *ExpandFn) Setup() error {
 	if err != nil {
 		return err
 	}
-	fn.x, err = asana.NewExpander(client, &cfg, fn.Streams, log)
+	x, err := asana.NewExpander(client, &cfg, fn.Streams, log)
+	if err != nil {
+		return err
+	}
+	var st *asana.SyncState
+	if fn.Incremental {
+		st = &asana.SyncState{}
+		if fn.State != "" {
+			if err := json.Unmarshal([]byte(fn.State), st); err != nil {
+				return fmt.Errorf("decoding the sync state: %w", err)
+			}
+		}
+	}
+	start, _ := cfg.StartTime()
+	fn.x = x.Walker(st, start)
 	fn.workers = cfg.NumWorkers
 	return err
 }
@@ -152,7 +170,7 @@ func (fn *ExpandFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracker, b 
 type WalkFn struct {
 	ExpandFn
 
-	skip *asana.Expander // fn.x with the skip set, read by StartBundle
+	skip asana.Walker // fn.x with the skip set, read by StartBundle
 }
 
 // StartBundle reads the skip set. (Beam's Go SDK wants the side inputs and
@@ -163,7 +181,7 @@ func (fn *WalkFn) StartBundle(skip func(*string) bool, _ func(sinks.Record), _ f
 	for skip(&gid) {
 		set[gid] = true
 	}
-	fn.skip = fn.x.WithSkip(set)
+	fn.skip = fn.x.Skipping(set)
 }
 
 // ProcessElement walks the subtask trees of its range, num_workers at a
@@ -174,7 +192,7 @@ func (fn *WalkFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracker, b Ba
 }
 
 // expand expands the parents of rt's range with x, num_workers at a time.
-func (fn *ExpandFn) expand(ctx context.Context, x *asana.Expander, rt *sdf.LockRTracker, b Batch,
+func (fn *ExpandFn) expand(ctx context.Context, x asana.Walker, rt *sdf.LockRTracker, b Batch,
 	emitRecord func(sinks.Record), emitParent func(asana.Parent), emitReport func(sinks.Report)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

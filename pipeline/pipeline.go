@@ -61,6 +61,13 @@ type Options struct {
 	// (Dataflow's --max_num_workers); the token's budget is shared among
 	// them (see WorkerConfig). 0 or 1: one process, as on Prism.
 	Workers int
+	// Incremental are the streams that keep a state for the next sync:
+	// the reports carry each one's state (sinks.Report.State), as of
+	// SyncedAt, Asana's clock at the start. State, when set, is what the
+	// sync starts from (see asana.Incremental); nil reads everything.
+	Incremental []string
+	SyncedAt    time.Time
+	State       *asana.SyncState
 }
 
 // Output is what the pipeline produces.
@@ -131,7 +138,15 @@ func Build(s beam.Scope, o Options) (Output, error) {
 		o.Shards = 256
 	}
 	creds := CredentialSource{Env: CredentialsEnv, Secret: o.CredentialsSecret, SecretManagerEndpoint: o.SecretManagerEndpoint}
-	fn := &ExpandFn{Credentials: creds, Config: string(cfg), Streams: o.Streams, Window: o.Window, Workers: o.Workers, Piece: o.Piece}
+	fn := &ExpandFn{Credentials: creds, Config: string(cfg), Streams: o.Streams, Window: o.Window, Workers: o.Workers, Piece: o.Piece,
+		Incremental: len(o.Incremental) > 0}
+	if o.State != nil {
+		st, err := json.Marshal(o.State)
+		if err != nil {
+			return Output{}, fmt.Errorf("pipeline: encoding the sync state: %w", err)
+		}
+		fn.State = string(st)
+	}
 	run := newRunID()
 	var once, repeats, reports []beam.PCollection
 	// level expands every batch it is given; the subtask walks do not
@@ -185,6 +200,10 @@ func Build(s beam.Scope, o Options) (Output, error) {
 	// Flatten in between would prevent.
 	_, b4 := dedup("Dedup2", beam.Flatten(s, merge(s.Scope("Merge2"), k2), merge(s.Scope("Merge3"), k3)))
 	level("Tasks", b4)
+	if len(o.Incremental) > 0 {
+		// Each project's sync token, each diffed record's hash.
+		reports = append(reports, stateReports(s, o, p1, p2))
+	}
 
 	deduped := beam.ParDo(s, &inflateFn{}, transforms.Dedup(s, beam.Flatten(s, repeats...)))
 	return Output{
@@ -394,7 +413,7 @@ func (fn *repeatsFn) ProcessElement(ctx context.Context, r sinks.Record, once fu
 		repeats(r.Stream+"/"+r.Key, zstdEncoder.EncodeAll(r.Data, nil))
 		return
 	}
-	if r.Stream == "tasks" && fn.OneProcess {
+	if st, ok := asana.StreamByName(r.Stream); ok && st.Owned && fn.OneProcess {
 		m, _ := deliveredTasks.LoadOrStore(fn.Run, &sync.Map{})
 		if _, again := m.(*sync.Map).LoadOrStore(r.Key, true); again {
 			tasksTwice.Inc(ctx, 1)

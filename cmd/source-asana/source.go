@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,7 +37,11 @@ func run(ctx context.Context, cmd string) int {
 		if _, err := loadConfig(); err != nil {
 			return fail(out, airbyte.ConfigError, err)
 		}
-		out.Message(airbyte.Message{Type: "CATALOG", Catalog: catalog()})
+		c, err := catalog()
+		if err != nil {
+			return fail(out, airbyte.SystemError, err)
+		}
+		out.Message(airbyte.Message{Type: "CATALOG", Catalog: c})
 		return 0
 	case "read":
 		return read(ctx, out)
@@ -84,13 +89,27 @@ func loadConfig() (*asana.Config, error) {
 	return cli.LoadConfig(opts.config)
 }
 
-func catalog() *airbyte.Catalog {
+// catalog is what discover offers: every stream in full refresh, and the
+// streams with a cursor incremental too, with _ab_cdc_deleted_at in the
+// schemas of those whose deletions an incremental sync emits.
+func catalog() (*airbyte.Catalog, error) {
 	var c airbyte.Catalog
 	for _, s := range asana.Streams() {
-		c.Streams = append(c.Streams, airbyte.Stream{Name: s.Name, JSONSchema: s.Schema,
-			SupportedSyncModes: []string{"full_refresh"}, SourceDefinedPrimaryKey: [][]string{s.PrimaryKey}})
+		st := airbyte.Stream{Name: s.Name, JSONSchema: s.Schema,
+			SupportedSyncModes: []string{airbyte.FullRefresh}, SourceDefinedPrimaryKey: [][]string{s.PrimaryKey}}
+		if s.Cursor != "" {
+			st = st.WithIncremental(s.Cursor)
+		}
+		if s.Deletes {
+			schema, err := airbyte.WithDeletedAt(s.Schema)
+			if err != nil {
+				return nil, fmt.Errorf("the schema of %s: %w", s.Name, err)
+			}
+			st.JSONSchema = schema
+		}
+		c.Streams = append(c.Streams, st)
 	}
-	return &c
+	return &c, nil
 }
 
 func check(ctx context.Context, out *airbyte.Writer) int {
@@ -132,7 +151,11 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 	if err != nil {
 		return fail(out, airbyte.ConfigError, err)
 	}
-	var streams []string
+	discovered, err := catalog()
+	if err != nil {
+		return fail(out, airbyte.SystemError, err)
+	}
+	var streams, incremental []string
 	if opts.demo && opts.catalog == "" {
 		for _, s := range asana.Streams() {
 			streams = append(streams, s.Name)
@@ -145,31 +168,45 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 		if err != nil {
 			return fail(out, airbyte.ConfigError, err)
 		}
-		cat, err := airbyte.ParseCatalog(data, func(s string) bool { _, ok := asana.StreamByName(s); return ok }, "full_refresh")
+		cat, err := airbyte.ParseConfiguredCatalog(data, discovered)
 		if err != nil {
 			return fail(out, airbyte.ConfigError, err)
 		}
 		for _, s := range cat.Streams {
 			streams = append(streams, s.Stream.Name)
-			if s.SyncMode != "full_refresh" {
+			switch st, _ := asana.StreamByName(s.Stream.Name); {
+			case s.SyncMode == airbyte.Incremental && st.Cursor != "":
+				incremental = append(incremental, s.Stream.Name)
+			case s.SyncMode != airbyte.FullRefresh:
 				// PyAirbyte configures every stream incremental; like
 				// Airbyte's Python CDK, read it in full.
 				out.Log("WARN", "stream %s: %s is not supported, so it is read in full (as full_refresh): every record, at every sync", s.Stream.Name, s.SyncMode)
 			}
 		}
 	}
+	states := map[string]*asana.StreamState{}
 	if opts.state != "" {
 		data, err := cli.ReadFile("state", opts.state)
 		if err != nil {
 			return fail(out, airbyte.ConfigError, err)
 		}
-		if _, err := airbyte.ParseState(data); err != nil {
+		raw, err := airbyte.ParseStreamStates(data)
+		if err != nil {
 			return fail(out, airbyte.ConfigError, err)
 		}
+		for _, name := range incremental {
+			st, err := asana.ParseStreamState(name, raw[name])
+			if err != nil {
+				return fail(out, airbyte.ConfigError, fmt.Errorf("invalid state: %w", err))
+			}
+			states[name] = st
+		}
 	}
-	if _, err := cli.Connect(ctx, cfg, window()); err != nil {
+	me, err := cli.Connect(ctx, cfg, window())
+	if err != nil {
 		return fail(out, failureType(err), err)
 	}
+	state := syncState(out, streams, incremental, states)
 	for _, s := range streams {
 		out.Status(s, airbyte.Started)
 	}
@@ -186,7 +223,12 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 	// environment, never from the pipeline.
 	os.Setenv(pipeline.CredentialsEnv, cfg.Credentials.EnvValue())
 	p, s := beam.NewPipelineWithRoot()
-	o, err := pipeline.Build(s, pipeline.Options{Config: cfg, Streams: streams, Window: window()})
+	syncedAt := me.Clock
+	if syncedAt.IsZero() {
+		syncedAt = time.Now() // Asana sent no Date
+	}
+	o, err := pipeline.Build(s, pipeline.Options{Config: cfg, Streams: streams, Window: window(),
+		State: state, Incremental: incremental, SyncedAt: syncedAt.UTC()})
 	if err != nil {
 		return fail(out, airbyte.SystemError, err)
 	}
@@ -241,4 +283,25 @@ func jobError(ctx context.Context, err error) (string, string) {
 		return m, airbyte.ConfigError
 	}
 	return "the sync failed: " + msg, airbyte.SystemError
+}
+
+// syncState is the state an incremental sync starts from, or nil for a
+// full read: when no stream is incremental, when one has no state yet
+// (its first sync reads everything), or when a stream that the change
+// feed would cut short is read in full refresh.
+func syncState(out *airbyte.Writer, streams, incremental []string, states map[string]*asana.StreamState) *asana.SyncState {
+	if len(incremental) == 0 {
+		return nil
+	}
+	for _, name := range streams {
+		if st, _ := asana.StreamByName(name); st.Cursor != "" && !slices.Contains(incremental, name) {
+			out.Log("INFO", "stream %s is read in full refresh, so every stream is read in full at this sync; the incremental streams keep a state for the next", name)
+			return nil
+		}
+	}
+	st := asana.StateOf(states, incremental)
+	if st == nil {
+		out.Log("INFO", "a first incremental sync (some stream has no state yet): every record is read, and each project's change feed is subscribed to for the next sync")
+	}
+	return st
 }

@@ -113,10 +113,10 @@ func (c *Client) ProjectChanges(ctx context.Context, project, sync, optFields st
 			}
 			last[stream][e.Resource.GID] = e.Action
 			if e.Action == "added" && e.Parent != nil && e.Parent.ResourceType == "task" {
-				switch stream {
-				case "stories":
+				switch e.Resource.ResourceType {
+				case "story":
 					storiesOf[e.Parent.GID] = true
-				case "attachments":
+				case "attachment":
 					attachmentsOf[e.Parent.GID] = true
 				}
 			}
