@@ -7,10 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,6 +27,7 @@ func readCmd(args []string) error {
 	fs := flag.NewFlagSet("read", flag.ExitOnError)
 	o := addSimFlags(fs)
 	source := fs.String("source", "bin/source-asana", "the source-asana binary (go build -o bin/source-asana ./cmd/source-asana)")
+	incremental := fs.Int("incremental", 0, "read the incremental streams incrementally: a first read, then a batch of this many changes of each kind (the simulator's ApplyChanges), then a second read from the first's state; print the requests of both")
 	timeline := fs.Bool("timeline", false, "print requests and their mean concurrency per twentieth of the run")
 	requests := fs.String("requests", "", "write every request the simulator saw to this file: arrival since the start, duration, status, path and query")
 	fs.Parse(args)
@@ -37,6 +40,9 @@ func readCmd(args []string) error {
 	}
 	defer r.close()
 	r.describe("read")
+	if *incremental > 0 {
+		return secondSync(r, *source, *incremental)
+	}
 	res, err := r.read(*source, os.Stderr)
 	if err != nil {
 		return err
@@ -97,6 +103,7 @@ type readResult struct {
 	reqs      []asanatest.Request // what the simulator saw
 	usage     *syscall.Rusage     // of the source-asana process
 	cpu       []cpuSample         // its CPU time as the run went
+	states    []json.RawMessage   // the STATE messages' states
 }
 
 // cpuSample is the CPU time a process had used at a time of the run.
@@ -162,15 +169,32 @@ func cpuBetween(samples []cpuSample, from, to time.Duration) float64 {
 // read runs a full sync of the simulated account with the source-asana
 // binary source in a process of its own, whose stderr goes to stderr.
 func (r *simRun) read(source string, stderr io.Writer) (*readResult, error) {
+	return r.readWith(source, stderr, false, nil)
+}
+
+// readWith reads every stream: in full refresh, or incremental where a
+// stream offers it, from state (the STATE messages of a read before, nil
+// for none).
+func (r *simRun) readWith(source string, stderr io.Writer, incremental bool, state []json.RawMessage) (*readResult, error) {
 	catalog := filepath.Join(r.dir, "catalog.json")
 	var streams []any
 	for _, s := range asana.Streams() {
+		mode, dest, modes := "full_refresh", "overwrite", []string{"full_refresh"}
+		if incremental && s.Cursor != "" {
+			mode, dest, modes = "incremental", "append_dedup", []string{"full_refresh", "incremental"}
+		}
 		streams = append(streams, map[string]any{"stream": map[string]any{"name": s.Name, "json_schema": map[string]any{},
-			"supported_sync_modes": []string{"full_refresh"}}, "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"})
+			"supported_sync_modes": modes}, "sync_mode": mode, "destination_sync_mode": dest})
 	}
 	writeJSON(catalog, map[string]any{"streams": streams})
-
-	cmd := exec.Command(source, "read", "--config", r.config, "--catalog", catalog, "--rate-window", r.window.String())
+	args := []string{"read", "--config", r.config, "--catalog", catalog, "--rate-window", r.window.String()}
+	if state != nil {
+		p := filepath.Join(r.dir, "state.json")
+		writeJSON(p, state)
+		args = append(args, "--state", p)
+	}
+	r.srv.ResetRequests()
+	cmd := exec.Command(source, args...)
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -193,10 +217,14 @@ func (r *simRun) read(source string, stderr io.Writer) (*readResult, error) {
 				Stream string          `json:"stream"`
 				Data   json.RawMessage `json:"data"`
 			} `json:"record"`
+			State json.RawMessage `json:"state"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			parseErr = fmt.Errorf("a stdout line is not JSON: %.200s", sc.Bytes())
 			break
+		}
+		if m.Type == "STATE" {
+			res.states = append(res.states, m.State)
 		}
 		if m.Type != "RECORD" {
 			continue
@@ -283,4 +311,56 @@ func printTimeline(reqs []asanatest.Request, start time.Time, wall time.Duration
 		fmt.Printf("  %6s %5d requests, %5.1f in flight  %s\n", (time.Duration(i) * step).Round(10*time.Millisecond), count[i],
 			busy[i].Seconds()/step.Seconds(), strings.Join(top, " "))
 	}
+}
+
+// secondSync reads the account twice, incrementally, with a batch of
+// changes between, and prints the requests of both reads by kind.
+func secondSync(r *simRun, source string, perKind int) error {
+	first, err := r.readWith(source, os.Stderr, true, nil)
+	if err != nil {
+		return err
+	}
+	log, err := r.srv.ApplyChanges(asanatest.ChangeBatch{Seed: 1, PerKind: perKind})
+	if err != nil {
+		return err
+	}
+	second, err := r.readWith(source, os.Stderr, true, first.states)
+	if err != nil {
+		return err
+	}
+	kinds := map[string][2]int{}
+	for i, res := range []*readResult{first, second} {
+		for _, q := range res.reqs {
+			k := requestKind(q)
+			n := kinds[k]
+			n[i]++
+			kinds[k] = n
+		}
+	}
+	fmt.Printf("\nchanges applied: %d (%d events); projects %d\n\n| requests | first read | second read |\n|---|---:|---:|\n",
+		len(log.Changes), log.Events, len(r.acct.GIDs("project")))
+	for _, k := range slices.Sorted(maps.Keys(kinds)) {
+		fmt.Printf("| %s | %d | %d |\n", k, kinds[k][0], kinds[k][1])
+	}
+	fmt.Printf("| all | %d | %d (%.1f%%) |\n", len(first.reqs), len(second.reqs), 100*float64(len(second.reqs))/float64(len(first.reqs)))
+	fmt.Printf("records: first read %d, second read %d; wall %s, %s\n", first.records, second.records, first.wall.Round(time.Millisecond), second.wall.Round(time.Millisecond))
+	return nil
+}
+
+// requestKind names what a request is for, by its path.
+func requestKind(q asanatest.Request) string {
+	p := strings.TrimPrefix(q.Path, "/api/1.0")
+	parts := strings.Split(strings.Trim(p, "/"), "/")
+	for i, part := range parts {
+		if part != "" && strings.Trim(part, "0123456789") == "" {
+			parts[i] = "{gid}"
+		}
+	}
+	k := "GET /" + strings.Join(parts, "/")
+	for _, param := range []string{"project", "assignee", "parent", "workspace", "modified_since"} {
+		if q.Query.Has(param) {
+			k += " " + param + "="
+		}
+	}
+	return k
 }
