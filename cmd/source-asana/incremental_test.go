@@ -3,8 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -165,6 +170,115 @@ func TestIncrementalRead(t *testing.T) {
 		for g := range recs {
 			if _, ok := second.records[stream][g]; st.Cursor != "" && !ok {
 				t.Errorf("a read right after the second emits %s %s, which nothing changed", stream, g)
+			}
+		}
+	}
+}
+
+// incrementalSetup makes a simulated account, reads it once incrementally,
+// applies a batch of every kind of change, and returns what a second read
+// needs.
+func incrementalSetup(t *testing.T, opts asanatest.Options) (srv *asanatest.Server, config, catalog string, first syncResult, log *asanatest.ChangeLog, schemas map[string]*jsonschema.Schema) {
+	t.Helper()
+	srv = asanatest.NewServer(opts)
+	t.Cleanup(srv.Close)
+	config = simConfig(t, srv, nil)
+	cat, schemas := discover(t, config)
+	catalog = configuredIncremental(t, cat)
+	r1 := runBinary(t, "read", "--config", config, "--catalog", catalog)
+	if r1.code != 0 {
+		t.Fatalf("first read: exit %d\nstderr: %s", r1.code, r1.stderr)
+	}
+	first = collect(t, r1, schemas)
+	log, err := srv.ApplyChanges(asanatest.ChangeBatch{Seed: 11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, config, catalog, first, log, schemas
+}
+
+// TestIncrementalExpiredToken: a project whose stored token expired (412)
+// is read again alone, its tasks by modified_since: its changed tasks
+// arrive, a warning names it and says deletions in it cannot be seen, and
+// the sync costs far less than a full one.
+func TestIncrementalExpiredToken(t *testing.T) {
+	srv, config, catalog, first, log, schemas := incrementalSetup(t, asanatest.Options{Seed: 7, Size: "small", ServiceAccount: true})
+	// The project with the most changed tasks.
+	project, most := "", 0
+	for _, p := range log.Projects {
+		n := 0
+		for _, g := range log.Stream("tasks").Changed {
+			if slices.Contains(srv.Account().ProjectTasks(p), g) {
+				n++
+			}
+		}
+		if n > most {
+			project, most = p, n
+		}
+	}
+	if most == 0 {
+		t.Fatal("no project has a changed task")
+	}
+	srv.ExpireSyncTokens(project)
+	srv.ResetRequests()
+	r := runBinary(t, "read", "--config", config, "--catalog", catalog, "--state", writeJSON(t, first.states))
+	if r.code != 0 {
+		t.Fatalf("read: exit %d\nstderr: %s", r.code, r.stderr)
+	}
+	second := collect(t, r, schemas)
+	for _, g := range log.Stream("tasks").Changed {
+		if slices.Contains(srv.Account().ProjectTasks(project), g) {
+			if _, ok := second.records["tasks"][g]; !ok {
+				t.Errorf("task %s of project %s (expired token) changed, but was not read", g, project)
+			}
+		}
+	}
+	warned := false
+	for _, m := range r.msgs {
+		if l, ok := m["log"].(map[string]any); ok && strings.Contains(fmt.Sprint(l["message"]), "sync token of project "+project+" had expired") &&
+			strings.Contains(fmt.Sprint(l["message"]), "deleted") {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Errorf("no LOG names project %s's expired token and what it cannot see", project)
+	}
+	if n := len(srv.Requests()); n*5 > len(first.records["tasks"])+len(first.records["stories"]) {
+		t.Errorf("%d requests: a whole re-crawl?", n)
+	}
+}
+
+// TestIncrementalResumed: a second read interrupted midway writes no
+// state; the read after it, from the first read's state again, emits
+// every change.
+func TestIncrementalResumed(t *testing.T) {
+	srv, config, catalog, first, log, schemas := incrementalSetup(t, asanatest.Options{Seed: 7, Size: "small", ServiceAccount: true,
+		LatencyMin: 20 * time.Millisecond, LatencyMax: 40 * time.Millisecond})
+	state := writeJSON(t, first.states)
+	cmd := exec.Command(binary, "read", "--config", config, "--catalog", catalog, "--state", state)
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond)
+	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err == nil {
+		t.Log("the read ended before the interrupt; the resumption is checked all the same")
+	} else if strings.Contains(stdout.String(), `"type":"STATE"`) {
+		t.Errorf("an interrupted read wrote a state")
+	}
+	_ = srv
+	r := runBinary(t, "read", "--config", config, "--catalog", catalog, "--state", state)
+	if r.code != 0 {
+		t.Fatalf("resumed read: exit %d\nstderr: %s", r.code, r.stderr)
+	}
+	second := collect(t, r, schemas)
+	for _, stream := range []string{"tasks", "sections", "projects", "tags", "stories", "attachments"} {
+		sc := log.Stream(stream)
+		for _, g := range slices.Concat(sc.Created, sc.Changed, sc.Undeleted, sc.Deleted) {
+			if _, ok := second.records[stream][g]; !ok {
+				t.Errorf("%s %s changed, but the resumed read does not emit it", stream, g)
 			}
 		}
 	}
