@@ -24,10 +24,9 @@ const (
 	targetRequests = 1.05   // requests ≤ 1.05 × floor
 	targetWall     = 1.10   // wall ≤ 1.10 × floor time
 	targetSink     = 50_000 // records/s/core into each sink
-	// dedupAllowance is what peak RSS may grow by per record of the
-	// deduplicated streams (a key in a set: a gid of up to 16 digits and a
-	// map entry), the state deduplication cannot do without.
-	dedupAllowance = 128
+	// targetRSS is how much the large read's peak RSS may exceed the
+	// medium read's at the same cap (issue 12, item 5).
+	targetRSS = 1.5
 )
 
 // runResult is one read of a simulated account at one cap.
@@ -450,7 +449,7 @@ func (rep *report) markdown() []byte {
 	p("| wall ≤ %.2f × floor time at both caps, every run | %s%s |\n", targetWall, metMissed(wallOK), failedNote)
 	p("| no sustained 429s | %s%s |\n", metMissed(r429OK), failedNote)
 	rssOK, rssText := rep.rssVerdict()
-	p("| peak RSS does not grow with the account beyond deduplication state (%d B per deduplicated record) | %s |\n", dedupAllowance, metMissed(rssOK))
+	p("| peak RSS of the large read ≤ %.1f × the medium read's, at each cap | %s |\n", targetRSS, metMissed(rssOK))
 	for _, s := range rep.sinks {
 		p("| ≥ %s records/s/core into %s | %s |\n", thousands(targetSink), sinkName(s.Sink), metMissed(s.perCore() >= targetSink))
 	}
@@ -579,8 +578,9 @@ func sinkName(s string) string {
 	return s
 }
 
-// rssVerdict compares the growth of peak RSS from the smallest to the
-// largest account with the deduplication state's allowance.
+// rssVerdict compares, at each cap, the peak RSS of the read with the most
+// records (the large account) with the medium account's (or, without one,
+// the next smaller account's).
 func (rep *report) rssVerdict() (bool, string) {
 	byCap := map[int][]*runResult{}
 	var caps []int
@@ -593,28 +593,31 @@ func (rep *report) rssVerdict() (bool, string) {
 	ok, text := true, ""
 	for _, c := range caps {
 		rs := byCap[c]
-		lo, hi := rs[0], rs[0]
+		hi := rs[0]
 		for _, r := range rs {
-			if r.Records < lo.Records {
-				lo = r
-			}
 			if r.Records > hi.Records {
 				hi = r
 			}
 		}
-		if lo == hi {
+		var mid *runResult
+		for _, r := range rs {
+			switch {
+			case r == hi || r.Records >= hi.Records:
+			case r.Size == "medium":
+				mid = r
+			case mid == nil || mid.Size != "medium" && r.Records > mid.Records:
+				mid = r
+			}
+		}
+		if mid == nil {
 			continue
 		}
-		grew := hi.MaxRSS - lo.MaxRSS
-		dedup := hi.Deduplicated - lo.Deduplicated
-		allowed := int64(dedup) * dedupAllowance
-		met := grew <= allowed
+		ratio := float64(hi.MaxRSS) / float64(max(1, mid.MaxRSS))
+		met := ratio <= targetRSS
 		ok = ok && met
-		text += fmt.Sprintf("At %s/min peak RSS grew from %.0f MiB (%s account) to %.0f MiB (%s): %.0f MiB for %s more records, "+
-			"%s of them in the deduplicated streams (users, events, portfolio_items, and tasks by their claims), whose keys would take %.1f MiB at %d B each: "+
-			"%.0f B per deduplicated record, %s. ",
-			thousands(c), mib(lo.MaxRSS), lo.Size, mib(hi.MaxRSS), hi.Size, mib(grew), thousands(hi.Records-lo.Records),
-			thousands(dedup), mib(allowed), dedupAllowance, float64(grew)/float64(max(1, dedup)), metMissed(met))
+		text += fmt.Sprintf("At %s/min the %s read's peak RSS was %.0f MiB (%s records), the %s read's %.0f MiB (%s records): %.2f×, %s. ",
+			thousands(c), hi.Size, mib(hi.MaxRSS), thousands(hi.Records), mid.Size, mib(mid.MaxRSS), thousands(mid.Records),
+			ratio, metMissed(met))
 	}
 	if text == "" {
 		text = "One account size only: RSS growth not measured."
@@ -671,11 +674,12 @@ func (rep *report) why() []string {
 			"few requests ready to send.")
 	}
 	if ok, _ := rep.rssVerdict(); !ok {
-		out = append(out, "Peak RSS grows with the account. Task records no longer pass through a shuffle (each is delivered by "+
-			"one owning listing), but Beam's Prism runner keeps what one level hands the next in memory until the level's bundle "+
-			"ends: a parent per task (its stories to list, its subtasks to walk) and a claim per task found, each encoded and "+
-			"persisted, with the garbage collector's headroom on top. A heap profile at the peak of a large read shows Prism's "+
-			"pending elements and persisted bundle outputs as most of the heap in use.")
+		out = append(out, "Peak RSS still grows with the account, but no longer with what Prism holds between stages: a level "+
+			"hands the next one value per shard of its deduplicated parents and small batches, not a parent per task found. "+
+			"In a heap profile of a large read at 1,500/min (the pipeline on Prism with a discarding sink, the simulator in "+
+			"another process) the live heap peaked at 36 MiB while the heap in use reached 80 MiB and the process's resident "+
+			"set 200 MiB: the rest is the garbage collector's headroom over the garbage of decoding pages (issue 12, item 4), "+
+			"which grows with the rate records arrive at, and the runtime's and the binary's own pages.")
 	}
 	for _, s := range rep.sinks {
 		if s.perCore() < targetSink {
