@@ -1,5 +1,5 @@
 // Package transforms holds the generic Beam transforms of the pipeline:
-// deduplication and batching, which know nothing of Asana or of sinks.
+// deduplication, which knows nothing of Asana or of sinks.
 package transforms
 
 import (
