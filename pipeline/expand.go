@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -53,13 +52,21 @@ type ExpandFn struct {
 	State       string `json:"state,omitempty"`
 	// Piece is the most parents of a restriction SplitRestriction makes.
 	Piece int `json:"piece"`
+	// Run names the run, under which an error that stops this DoFn is
+	// recorded for the command that launched it (see Stopped).
+	Run string `json:"run,omitempty"`
 
 	x       asana.Walker
 	workers int
 }
 
-// Setup builds the Asana client of this worker.
+// Setup builds the Asana client of this worker. An error is recorded as
+// what stopped the run (see Stopped).
 func (fn *ExpandFn) Setup() error {
+	return stop(fn.Run, fn.setup())
+}
+
+func (fn *ExpandFn) setup() error {
 	var cfg asana.Config
 	if err := json.Unmarshal([]byte(fn.Config), &cfg); err != nil {
 		return fmt.Errorf("decoding the config: %w", err)
@@ -114,12 +121,6 @@ func (fn *ExpandFn) RestrictionSize(_ Batch, r offsetrange.Restriction) float64 
 func (fn *ExpandFn) CreateTracker(r offsetrange.Restriction) *sdf.LockRTracker {
 	return sdf.NewLockRTracker(offsetrange.NewTracker(r))
 }
-
-// ConfigErrorMarker starts the error of a DoFn that stopped on a
-// configuration error (Asana rejected the credentials or a request), so
-// that the command can tell it from a failure of the runner in the job's
-// error text.
-const ConfigErrorMarker = "asana-beam config error:"
 
 var (
 	piecesRun   = beam.NewCounter("asana-beam", "restrictions-expanded")
@@ -192,6 +193,8 @@ func (fn *WalkFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracker, b Ba
 }
 
 // expand expands the parents of rt's range with x, num_workers at a time.
+// The first error of the expander stops it, and is recorded under fn.Run
+// (see Stopped) before it is returned to the runner.
 func (fn *ExpandFn) expand(ctx context.Context, x asana.Walker, rt *sdf.LockRTracker, b Batch,
 	emitRecord func(sinks.Record), emitParent func(asana.Parent), emitReport func(sinks.Report)) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -206,10 +209,11 @@ func (fn *ExpandFn) expand(ctx context.Context, x asana.Walker, rt *sdf.LockRTra
 		wg.Go(func() {
 			for p := range jobs {
 				if err := x.Expand(ctx, p, chanEmitter(results)); err != nil {
-					if !errors.Is(err, context.Canceled) {
-						err = fmt.Errorf("%s %w", ConfigErrorMarker, err)
-					}
-					errOnce.Do(func() { firstErr = err; cancel() })
+					// The error the run stops on (a configuration
+					// error: Asana rejected the credentials or a
+					// request), recorded typed for the command; the
+					// runner passes on only its text.
+					errOnce.Do(func() { firstErr = stop(fn.Run, err); cancel() })
 				}
 			}
 		})

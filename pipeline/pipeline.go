@@ -78,6 +78,9 @@ type Output struct {
 	// runner need not hold them between stages.
 	Records []beam.PCollection
 	Reports beam.PCollection // sinks.Report: what was skipped or lost
+	// Run names this run: Stopped(Run) is the error that stopped it, when
+	// its DoFns ran in this process.
+	Run string
 }
 
 func init() {
@@ -148,6 +151,7 @@ func Build(s beam.Scope, o Options) (Output, error) {
 		fn.State = string(st)
 	}
 	run := newRunID()
+	fn.Run = run
 	var once, repeats, reports []beam.PCollection
 	// level expands every batch it is given; the subtask walks do not
 	// descend into the tasks of skip, when given.
@@ -209,6 +213,7 @@ func Build(s beam.Scope, o Options) (Output, error) {
 	return Output{
 		Records: append(once, deduped),
 		Reports: beam.ParDo(s, &chargeLossFn{Streams: o.Streams}, beam.Flatten(s, reports...)),
+		Run:     run,
 	}, nil
 }
 

@@ -172,7 +172,7 @@ func run(ctx context.Context) (int, error) {
 		jp := &jobPrinter{out: os.Stdout, next: &beamlog.Structural{}}
 		beamlog.SetLogger(jp)
 		if _, err := beamx.RunWithMetrics(dryRunContext(ctx), p); err != nil {
-			return exitFailed, fmt.Errorf("dry run: %s", firstLine(err))
+			return exitFailed, fmt.Errorf("dry run: %s", firstLine(out.Run, err))
 		}
 		if jp.jobs == 0 {
 			return exitFailed, errors.New("dry run: the runner printed no job")
@@ -200,7 +200,7 @@ func run(ctx context.Context) (int, error) {
 				fmt.Fprintln(os.Stderr, "asana-export:", aerr)
 			}
 			if a.Published {
-				fmt.Fprintf(os.Stderr, "asana-export: %s: %s\n", a.Left, firstLine(err))
+				fmt.Fprintf(os.Stderr, "asana-export: %s: %s\n", a.Left, firstLine(out.Run, err))
 				return summary(context.WithoutCancel(ctx), sink, time.Since(start), plan.remote)
 			}
 			left = a.Left
@@ -208,7 +208,7 @@ func run(ctx context.Context) (int, error) {
 		if ctx.Err() != nil {
 			return exitFailed, fmt.Errorf("interrupted: %s", left)
 		}
-		return exitFailed, fmt.Errorf("the export failed; %s: %s", left, firstLine(err))
+		return exitFailed, fmt.Errorf("the export failed; %s: %s", left, firstLine(out.Run, err))
 	}
 	return summary(ctx, sink, time.Since(start), plan.remote)
 }
@@ -240,15 +240,19 @@ func selectStreams(list string) ([]string, error) {
 	return out, nil
 }
 
-func firstLine(err error) string {
-	msg := err.Error()
-	if i := strings.Index(msg, pipeline.ConfigErrorMarker); i >= 0 {
-		msg = msg[i+len(pipeline.ConfigErrorMarker):]
+// firstLine says what stopped the failed job of run, in a line. When the
+// DoFns ran in this process (Prism, the default), the error that stopped
+// them is kept typed (pipeline.Stopped): a configuration error (Asana
+// rejected the credentials mid-run), said in Asana's words. When the
+// workers are other processes (Dataflow, a Prism job server), nothing is
+// recorded here: the line of the runner's text that says what failed
+// (pipeline.JobMessage) is all there is, reported as the runner's failure.
+func firstLine(run string, err error) string {
+	if stopped := pipeline.Stopped(run); stopped != nil {
+		msg, _, _ := strings.Cut(stopped.Error(), "\n")
+		return strings.TrimSpace(msg)
 	}
-	if i := strings.IndexByte(msg, '\n'); i >= 0 {
-		msg = msg[:i]
-	}
-	return strings.TrimSpace(msg)
+	return pipeline.JobMessage(err)
 }
 
 // showProgress prints what has been read: a live line on a terminal,

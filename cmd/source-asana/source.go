@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -246,8 +246,8 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 		if _, aerr := sync.Abandon(ctx); aerr != nil {
 			fmt.Fprintln(os.Stderr, "source-asana:", aerr)
 		}
-		msg, ft := jobError(ctx, err)
-		out.Error(ft, msg, "", "")
+		msg, internal, ft := jobError(ctx, o.Run, err)
+		out.Error(ft, msg, internal, "")
 		return 1
 	}
 	// The sink ended every stream: its state, and COMPLETE or INCOMPLETE
@@ -263,26 +263,33 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 	return 0
 }
 
-// jobError turns a failed job into a message and a failure type. The
-// runner hands back the DoFn's error as text, so the kind is read from the
-// marker pipeline.ConfigErrorMarker.
-func jobError(ctx context.Context, err error) (string, string) {
+// jobError turns a failed job into a message, an internal message (the
+// runner's text) and a failure type. The DoFns ran in this process
+// (Prism), which keeps the error that stopped the run, typed
+// (pipeline.Stopped): a configuration error (Asana rejected the
+// credentials mid-run) is a config_error. When nothing was recorded, what
+// failed was the runner or no DoFn of the expansion (a sink): a
+// system_error with the line of the runner's text that says what failed.
+// (Were the workers other processes, nothing would be recorded here and
+// every failure would be reported that way.)
+func jobError(ctx context.Context, run string, err error) (msg, internal, failure string) {
 	if ctx.Err() != nil {
-		return "the sync was interrupted; the streams are incomplete", airbyte.TransientError
+		return "the sync was interrupted; the streams are incomplete", "", airbyte.TransientError
 	}
-	msg := err.Error()
-	if i := strings.Index(msg, pipeline.ConfigErrorMarker); i >= 0 {
-		m := msg[i+len(pipeline.ConfigErrorMarker):]
-		if j := strings.IndexByte(m, '\n'); j >= 0 {
-			m = m[:j]
-		}
-		m = strings.TrimSpace(m)
-		if strings.Contains(m, ": 401 Unauthorized") {
-			m = "asana rejected the credentials during the sync (check the personal access token, or reconnect the OAuth app): " + m
-		}
-		return m, airbyte.ConfigError
+	internal = asana.Redact(err.Error())
+	stopped := pipeline.Stopped(run)
+	if stopped == nil {
+		return "the sync failed: " + pipeline.JobMessage(err), internal, airbyte.SystemError
 	}
-	return "the sync failed: " + msg, airbyte.SystemError
+	failure = failureType(stopped)
+	if failure != airbyte.ConfigError {
+		return "the sync failed: " + stopped.Error(), internal, failure
+	}
+	msg = stopped.Error()
+	if ae := (*asana.Error)(nil); errors.As(stopped, &ae) && ae.Status == http.StatusUnauthorized {
+		msg = "asana rejected the credentials during the sync (check the personal access token, or reconnect the OAuth app): " + msg
+	}
+	return msg, internal, failure
 }
 
 // syncState is the state an incremental sync starts from, or nil for a
