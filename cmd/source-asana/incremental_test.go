@@ -283,3 +283,39 @@ func TestIncrementalResumed(t *testing.T) {
 		}
 	}
 }
+
+// TestIncrementalBadState: a state of another version, or malformed, is
+// one config_error naming the stream and the field; nothing is read.
+func TestIncrementalBadState(t *testing.T) {
+	srv := asanatest.NewServer(asanatest.Options{Seed: 7, Size: "tiny", ServiceAccount: true})
+	defer srv.Close()
+	config := simConfig(t, srv, nil)
+	cat, _ := discover(t, config)
+	catalog := configuredIncremental(t, cat)
+	state := func(s string) string {
+		return writeJSON(t, []any{map[string]any{"type": "STREAM", "stream": map[string]any{
+			"stream_descriptor": map[string]any{"name": "tasks"}, "stream_state": json.RawMessage(s)}}})
+	}
+	for _, tc := range []struct{ state, want string }{
+		{`{"version":99,"synced_at":"2026-01-01T00:00:00Z"}`, "state.tasks.version"},
+		{`{"version":1,"synced_at":"yesterday"}`, "state.tasks.synced_at"},
+		{`{"version":1,"synced_at":"2026-01-01T00:00:00Z","projects":{"12":{"sync":""}}}`, "state.tasks.projects.12.sync"},
+	} {
+		r := runBinary(t, "read", "--config", config, "--catalog", catalog, "--state", state(tc.state))
+		validateLines(t, protocol(t), r)
+		var errs []string
+		records := 0
+		for _, m := range r.msgs {
+			if tr, ok := m["trace"].(map[string]any); ok && tr["type"] == "ERROR" {
+				e := tr["error"].(map[string]any)
+				errs = append(errs, fmt.Sprint(e["failure_type"], ": ", e["message"]))
+			}
+			if m["type"] == "RECORD" {
+				records++
+			}
+		}
+		if r.code != 1 || len(errs) != 1 || !strings.HasPrefix(errs[0], "config_error: ") || !strings.Contains(errs[0], tc.want) || records > 0 {
+			t.Errorf("state %s: exit %d, %d records, errors %q; want exit 1, no record, one config_error naming %s", tc.state, r.code, records, errs, tc.want)
+		}
+	}
+}
