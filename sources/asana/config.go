@@ -51,7 +51,7 @@ type Config struct {
 
 	IncludeArchivedProjects *bool `json:"include_archived_projects,omitempty" title:"Include archived projects" description:"Read archived projects and their tasks, stories and attachments too." order:"7" default:"true"`
 
-	StartDate string `json:"start_date,omitempty" title:"Start date" description:"Optional. Read only tasks modified and stories created at or after this time (RFC 3339, in UTC or with an offset): the lower bound of a stream's first sync and of every full-refresh sync; later incremental syncs read what changed since their state. Empty reads everything." order:"8" format:"date-time" examples:"2024-01-01T00:00:00Z"`
+	StartDate string `json:"start_date,omitempty" title:"Start date" description:"Optional. Leave out the records of the streams with a cursor whose cursor is earlier than this time (RFC 3339, in UTC or with an offset): tasks and projects modified, stories, attachments, sections, tags and events created before it, at every sync. Empty reads everything." order:"8" format:"date-time" examples:"2024-01-01T00:00:00Z"`
 }
 
 // dateTimePattern is the form of an RFC 3339 date-time the config and
