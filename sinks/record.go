@@ -27,13 +27,15 @@ type Report struct {
 	State json.RawMessage `json:"state,omitempty"`
 }
 
-// Problems returns the reports that are problems, not states.
-func Problems(rs []Report) []Report {
-	var out []Report
-	for _, r := range rs {
+// Tally sorts the problems among reports by stream: their messages, and
+// whether one of them lost data. States are no problems.
+func Tally(reports []Report) (problems map[string][]string, lost map[string]bool) {
+	problems, lost = map[string][]string{}, map[string]bool{}
+	for _, r := range reports {
 		if r.State == nil {
-			out = append(out, r)
+			problems[r.Stream] = append(problems[r.Stream], r.Message)
+			lost[r.Stream] = lost[r.Stream] || r.Lost
 		}
 	}
-	return out
+	return problems, lost
 }

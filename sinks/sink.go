@@ -2,6 +2,7 @@ package sinks
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"sort"
@@ -193,6 +194,16 @@ func Kinds() []Kind {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// DecodeJSON is the Decode of a kind whose Sink is a T and travels as
+// its exported fields' JSON, as every sink's does.
+func DecodeJSON[T Sink](data []byte) (Sink, error) {
+	var s T
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("sinks: decoding a %T: %w", s, err)
+	}
+	return s, nil
 }
 
 // decode rebuilds a sink of kind from its JSON.

@@ -18,14 +18,8 @@ var Stdout = sync.OnceValue(func() *Writer { return NewWriter(os.Stdout) })
 
 // Kind is the Airbyte sink. It has no flags: source-asana is its command.
 var Kind = sinks.Kind{
-	Name: "airbyte",
-	Decode: func(data []byte) (sinks.Sink, error) {
-		var s Sync
-		if err := json.Unmarshal(data, &s); err != nil {
-			return nil, fmt.Errorf("airbyte: decoding the sync: %w", err)
-		}
-		return s, nil
-	},
+	Name:   "airbyte",
+	Decode: sinks.DecodeJSON[Sync],
 }
 
 func init() { sinks.Register(Kind) }

@@ -130,12 +130,7 @@ func Publish(ctx context.Context, c *bq.Client, l Load, parts []sinks.Part, repo
 		sort.Strings(ws)
 		warnings[s] = ws[:min(len(ws), MaxWarnings)]
 	}
-	problems := map[string][]string{}
-	lost := map[string]bool{}
-	for _, r := range sinks.Problems(reports) {
-		problems[r.Stream] = append(problems[r.Stream], r.Message)
-		lost[r.Stream] = lost[r.Stream] || r.Lost
-	}
+	problems, lost := sinks.Tally(reports)
 
 	// Prepare every stream, so that the replacements follow each other.
 	for _, s := range streams {

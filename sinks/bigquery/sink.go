@@ -2,7 +2,6 @@ package bigquery
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -50,13 +49,7 @@ var Kind = sinks.Kind{
 			return l, nil
 		}
 	},
-	Decode: func(data []byte) (sinks.Sink, error) {
-		var l Load
-		if err := json.Unmarshal(data, &l); err != nil {
-			return nil, fmt.Errorf("bigquery: decoding the load: %w", err)
-		}
-		return l, nil
-	},
+	Decode: sinks.DecodeJSON[Load],
 }
 
 func init() { sinks.Register(Kind) }

@@ -77,13 +77,7 @@ var Kind = sinks.Kind{
 			return e, nil
 		}
 	},
-	Decode: func(data []byte) (sinks.Sink, error) {
-		var e Export
-		if err := json.Unmarshal(data, &e); err != nil {
-			return nil, fmt.Errorf("parquet: decoding the export: %w", err)
-		}
-		return e, nil
-	},
+	Decode: sinks.DecodeJSON[Export],
 }
 
 func init() { sinks.Register(Kind) }
@@ -262,12 +256,7 @@ func (e Export) Publish(ctx context.Context, parts []sinks.Part, reports []sinks
 	}
 	m := &Manifest{Format: "asana-beam parquet export 1", RunID: e.RunID, StartedAt: e.StartedAt, Source: e.Source,
 		Complete: true, Streams: map[string]ManifestStream{}}
-	problems := map[string][]string{}
-	lost := map[string]bool{}
-	for _, r := range sinks.Problems(reports) {
-		problems[r.Stream] = append(problems[r.Stream], r.Message)
-		lost[r.Stream] = lost[r.Stream] || r.Lost
-	}
+	problems, lost := sinks.Tally(reports)
 	for _, stream := range streamsOf(e) {
 		ms := ManifestStream{Complete: !lost[stream], Problems: problems[stream], Schema: json.RawMessage(e.Schemas[stream])}
 		sort.Strings(ms.Problems)

@@ -6,7 +6,6 @@ package toy
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -14,10 +13,7 @@ import (
 )
 
 func init() {
-	sinks.Register(sinks.Kind{Name: "toy", Decode: func(b []byte) (sinks.Sink, error) {
-		var s Sink
-		return s, json.Unmarshal(b, &s)
-	}})
+	sinks.Register(sinks.Kind{Name: "toy", Decode: sinks.DecodeJSON[Sink]})
 }
 
 // Sink keeps a run's records in memory.
