@@ -33,11 +33,21 @@ func exportCmd(args []string) error {
 	cmd := exec.Command(*bin, "--config", r.config, "--output", out, "--rate-window", r.window.String())
 	cmd.Stderr = os.Stderr
 	start := time.Now()
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("asana-export: %w", err)
+	}
+	floor := vmHWM("self")
+	stop := make(chan struct{})
+	sampled := make(chan []cpuSample)
+	go func() { sampled <- sampleCPU(cmd.Process.Pid, start, stop) }()
+	err = cmd.Wait()
+	close(stop)
+	samples := <-sampled
+	if err != nil {
 		return fmt.Errorf("asana-export: %w", err)
 	}
 	wall := time.Since(start)
-	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+	peak := childPeak(cmd.ProcessState.SysUsage().(*syscall.Rusage), floor, samples)
 
 	check := exec.Command("node", "check.mjs", out)
 	check.Dir = *duck
@@ -75,6 +85,6 @@ func exportCmd(args []string) error {
 		fmt.Printf("| %s | %d | %d | %d |\n", n, duckdb.Streams[n].Rows, len(want[n]), size)
 	}
 	printFloor(r, r.srv.Requests(), wall)
-	fmt.Printf("rows %d in %d bytes of Parquet; asana-export peak RSS %.0f MiB\n", rows, bytes, float64(rss)/1024)
+	fmt.Printf("rows %d in %d bytes of Parquet; asana-export peak RSS %.0f MiB (%s)\n", rows, bytes, mib(peak.Bytes), peak.how())
 	return nil
 }

@@ -79,7 +79,7 @@ func readCmd(args []string) error {
 		fmt.Printf("| %s | %d | %d | %d | %d | %d | %d |\n", n, len(want[n]), emitted, dups, missing, extra, res.jsonBytes[n])
 	}
 	printFloor(r, res.reqs, res.wall)
-	fmt.Printf("records %d; source-asana peak RSS %.0f MiB, CPU %.2fs\n", res.records, float64(res.usage.Maxrss)/1024, cpuSeconds(res.usage))
+	fmt.Printf("records %d; source-asana peak RSS %.0f MiB (%s), CPU %.2fs\n", res.records, mib(res.peak.Bytes), res.peak.how(), cpuSeconds(res.usage))
 	if *timeline {
 		printTimeline(res.reqs, res.start, res.wall)
 	}
@@ -104,19 +104,94 @@ type readResult struct {
 	usage     *syscall.Rusage     // of the source-asana process
 	cpu       []cpuSample         // its CPU time as the run went
 	states    []json.RawMessage   // the STATE messages' states
+	peak      peakRSS             // its peak resident set
 }
 
-// cpuSample is the CPU time a process had used at a time of the run.
+// cpuSample is the CPU time a process had used at a time of the run, and
+// its peak resident set until then (VmHWM, bytes; 0: not read).
 type cpuSample struct {
 	at, cpu time.Duration
+	hwm     int64
+}
+
+// peakRSS is the peak resident set of a child process.
+//
+// On Linux the child's rusage cannot tell it alone: ru_maxrss is never
+// lower than the peak of the process that started it. Go starts a child
+// with vfork semantics (the child runs in the parent's address space until
+// it execs), and exec folds the high-water mark of the address space it
+// leaves into the process's ru_maxrss. asana-bench holds the simulator,
+// which grows with the account and with every run a report makes, so a
+// child of it could report asana-bench's peak (1.6 GB for a read of 200
+// MB). VmHWM in /proc/PID/status is the peak of the child's own address
+// space, but it can only be read while the child lives.
+//
+// So: when ru_maxrss exceeds what asana-bench's own peak was once the child
+// had started (Floor), it is the child's, exact. Otherwise the child's
+// peak is the highest VmHWM sampled (every 100 ms, so it misses at most
+// what the child grew in its last 100 ms).
+type peakRSS struct {
+	Bytes int64
+	// Sampled: Bytes is the sampled VmHWM, ru_maxrss being the parent's.
+	Sampled bool
+	// Floor is asana-bench's own peak when the child had started;
+	// Rusage the child's ru_maxrss (bytes).
+	Floor, Rusage int64
+}
+
+// childPeak tells the peak resident set of a child from its rusage, the
+// parent's peak when it had started, and the samples of its VmHWM.
+func childPeak(u *syscall.Rusage, floor int64, samples []cpuSample) peakRSS {
+	p := peakRSS{Floor: floor, Rusage: u.Maxrss * 1024} // KiB on Linux
+	if floor > 0 && p.Rusage > floor {
+		p.Bytes = p.Rusage
+		return p
+	}
+	for _, s := range samples {
+		p.Bytes = max(p.Bytes, s.hwm)
+	}
+	if p.Bytes == 0 {
+		p.Bytes = p.Rusage // no /proc: what rusage says
+		return p
+	}
+	p.Sampled = true
+	return p
+}
+
+// how says where the figure comes from.
+func (p peakRSS) how() string {
+	if p.Sampled {
+		return fmt.Sprintf("VmHWM sampled; its rusage says %.0f MiB, asana-bench's own peak", mib(p.Rusage))
+	}
+	return "rusage"
+}
+
+// vmHWM is the peak resident set of process pid ("self" for this one),
+// from /proc/PID/status, in bytes; 0 when unknown.
+func vmHWM(pid string) int64 {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb * 1024
+		}
+	}
+	return 0
 }
 
 // clockTick is the unit of /proc/PID/stat's times: USER_HZ, 100 on Linux.
 const clockTick = 10 * time.Millisecond
 
-// sampleCPU reads the CPU time (user and system, every thread) of process
-// pid from /proc every 100 ms until stop is closed or the process is gone.
-// It returns nothing where /proc is not Linux's.
+// sampleCPU reads the CPU time (user and system, every thread) and the
+// peak resident set of process pid from /proc every 100 ms until stop is
+// closed or the process is gone. It returns nothing where /proc is not
+// Linux's.
 func sampleCPU(pid int, start time.Time, stop <-chan struct{}) []cpuSample {
 	var out []cpuSample
 	path := fmt.Sprintf("/proc/%d/stat", pid)
@@ -135,7 +210,7 @@ func sampleCPU(pid int, start time.Time, stop <-chan struct{}) []cpuSample {
 				ut, err1 := strconv.ParseInt(f[11], 10, 64)
 				st, err2 := strconv.ParseInt(f[12], 10, 64)
 				if err1 == nil && err2 == nil {
-					out = append(out, cpuSample{at: time.Since(start), cpu: time.Duration(ut+st) * clockTick})
+					out = append(out, cpuSample{at: time.Since(start), cpu: time.Duration(ut+st) * clockTick, hwm: vmHWM(strconv.Itoa(pid))})
 				}
 			}
 		}
@@ -204,6 +279,7 @@ func (r *simRun) readWith(source string, stderr io.Writer, incremental bool, sta
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
+	floor := vmHWM("self") // at least what the child's ru_maxrss starts from
 	stopSampling := make(chan struct{})
 	sampled := make(chan []cpuSample)
 	go func() { sampled <- sampleCPU(cmd.Process.Pid, res.start, stopSampling) }()
@@ -259,6 +335,7 @@ func (r *simRun) readWith(source string, stderr io.Writer, incremental bool, sta
 		return nil, fmt.Errorf("source-asana read: %w", waitErr)
 	}
 	res.usage = cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	res.peak = childPeak(res.usage, floor, res.cpu)
 	res.reqs = r.srv.Requests()
 	return res, nil
 }

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -88,5 +89,44 @@ func TestReportSmoke(t *testing.T) {
 	}
 	if s := string(svg); !strings.HasPrefix(s, "<svg ") || !strings.HasSuffix(s, "</svg>\n") || strings.Count(s, "<polyline") != 2 {
 		t.Errorf("benchmarks.svg is not two panels of SVG:\n%.500s", s)
+	}
+}
+
+// TestChildPeak: a child's ru_maxrss is its own peak only when it exceeds
+// the parent's peak at the child's start; otherwise it is the parent's,
+// and the sampled VmHWM is the child's.
+func TestChildPeak(t *testing.T) {
+	const mb = 1 << 20
+	samples := []cpuSample{{hwm: 90 * mb}, {hwm: 170 * mb}, {hwm: 0}}
+	for _, c := range []struct {
+		name         string
+		maxrssKiB    int64
+		floor        int64
+		want         int64
+		wantSampled  bool
+		samplesGiven bool
+	}{
+		{"the child grew past the parent: rusage", 300 * 1024, 200 * mb, 300 * mb, false, true},
+		{"the parent's peak: the samples", 1600 * 1024, 1600 * mb, 170 * mb, true, true},
+		{"no parent peak known and no samples: rusage", 200 * 1024, 0, 200 * mb, false, false},
+	} {
+		var s []cpuSample
+		if c.samplesGiven {
+			s = samples
+		}
+		got := childPeak(&syscall.Rusage{Maxrss: c.maxrssKiB}, c.floor, s)
+		if got.Bytes != c.want || got.Sampled != c.wantSampled {
+			t.Errorf("%s: got %d MiB (sampled %v), want %d MiB (sampled %v)", c.name, got.Bytes/mb, got.Sampled, c.want/mb, c.wantSampled)
+		}
+	}
+}
+
+// TestVMHWM reads this process's own peak resident set.
+func TestVMHWM(t *testing.T) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc")
+	}
+	if got := vmHWM("self"); got <= 0 {
+		t.Errorf("vmHWM(self) = %d, want > 0", got)
 	}
 }
