@@ -15,6 +15,7 @@ import (
 	"hash/fnv"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -44,8 +45,14 @@ type Options struct {
 	// time is scaled against the simulator.
 	Window time.Duration
 	// Shards is the number of keys parents are deduplicated under,
-	// default 256 (see Sightings). Piece is the most parents of one
-	// restriction ExpandFn's SplitRestriction makes of a Batch, default
+	// default 16 (see Sightings). Each shard's parents are cut into
+	// Batches of their own, so a level has up to Shards batches smaller
+	// than Batch; Prism runs the elements of a stage's bundle one after
+	// the other, each with num_workers requests at most, so a level of few
+	// parents spread over many shards runs with few requests in flight
+	// (at 256 shards the first levels of a small account ran batches of
+	// one or two parents, and took half as long again). Piece is the most
+	// parents of one restriction ExpandFn's SplitRestriction makes of a Batch, default
 	// four times the requests a worker process has in flight (num_workers,
 	// shared as WorkerConfig says); Batch the most parents of one element
 	// of the expansion (a Batch), default two pieces. A runner hands pieces
@@ -115,8 +122,8 @@ func init() {
 //	            owning listing delivered (fetched one by one), events
 //
 // Parents are deduplicated by a combiner (see Sightings), so a parent found
-// twice is expanded once, and a runner keeps each parent once, in a few
-// hundred values, not every copy as an element of its own.
+// twice is expanded once, and a runner keeps each parent once, in a value
+// per shard, not every copy as an element of its own.
 func Build(s beam.Scope, o Options) (Output, error) {
 	if o.Config == nil {
 		return Output{}, fmt.Errorf("pipeline: no config")
@@ -138,7 +145,7 @@ func Build(s beam.Scope, o Options) (Output, error) {
 		o.Batch = 2 * o.Piece
 	}
 	if o.Shards <= 0 {
-		o.Shards = 256
+		o.Shards = 16
 	}
 	creds := CredentialSource{Env: CredentialsEnv, Secret: o.CredentialsSecret, SecretManagerEndpoint: o.SecretManagerEndpoint}
 	fn := &ExpandFn{Credentials: creds, Config: string(cfg), Streams: o.Streams, Window: o.Window, Workers: o.Workers, Piece: o.Piece,
@@ -270,7 +277,7 @@ func (s Sighting) parents() []asana.Parent {
 // the key). A runner that lifts combiners (Dataflow, Prism) merges a
 // bundle's sightings of a shard before the shuffle, so what crosses it is
 // a value per shard and bundle, each parent once in it, and what it keeps
-// is a value per shard: a few hundred values whatever the account, where
+// is a value per shard: a few values whatever the account, where
 // a key per parent costs Prism about a kilobyte of bookkeeping each.
 type Sightings struct {
 	ByKey map[string]Sighting `json:"by_key"`
@@ -409,9 +416,43 @@ type repeatsFn struct {
 }
 
 var (
-	deliveredTasks sync.Map // run → *sync.Map of task gids
+	deliveredTasks sync.Map // run → *gidSet of the tasks let through
 	tasksTwice     = beam.NewCounter("asana-beam", "tasks-owned-twice")
 )
+
+// gidSet is a set of gids, kept small: it holds every task of the account
+// until the run ends. Asana's gids are decimal numbers, kept as such (8
+// bytes each, where a sync.Map of strings costs about 130); a gid that is
+// not one in canonical form (no leading zero) is kept as a string.
+type gidSet struct {
+	mu   sync.Mutex
+	nums map[uint64]struct{}
+	strs map[string]struct{}
+}
+
+// add adds gid to the set and reports whether it was new.
+func (s *gidSet) add(gid string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n, err := strconv.ParseUint(gid, 10, 64); err == nil && (gid[0] != '0' || gid == "0") {
+		if _, ok := s.nums[n]; ok {
+			return false
+		}
+		if s.nums == nil {
+			s.nums = map[uint64]struct{}{}
+		}
+		s.nums[n] = struct{}{}
+		return true
+	}
+	if _, ok := s.strs[gid]; ok {
+		return false
+	}
+	if s.strs == nil {
+		s.strs = map[string]struct{}{}
+	}
+	s.strs[gid] = struct{}{}
+	return true
+}
 
 func (fn *repeatsFn) ProcessElement(ctx context.Context, r sinks.Record, once func(sinks.Record), repeats func(string, []byte)) {
 	if st, ok := asana.StreamByName(r.Stream); ok && st.MayRepeat {
@@ -419,8 +460,8 @@ func (fn *repeatsFn) ProcessElement(ctx context.Context, r sinks.Record, once fu
 		return
 	}
 	if st, ok := asana.StreamByName(r.Stream); ok && st.Owned && fn.OneProcess {
-		m, _ := deliveredTasks.LoadOrStore(fn.Run, &sync.Map{})
-		if _, again := m.(*sync.Map).LoadOrStore(r.Key, true); again {
+		m, _ := deliveredTasks.LoadOrStore(fn.Run, &gidSet{})
+		if !m.(*gidSet).add(r.Key) {
 			tasksTwice.Inc(ctx, 1)
 			return
 		}

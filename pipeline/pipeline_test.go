@@ -101,3 +101,23 @@ func TestNoSecretInTheGraph(t *testing.T) {
 		t.Errorf("the config is not in the graph at all: the check above proves nothing")
 	}
 }
+
+// TestGIDSet: a gid is new once, numeric or not; gids that differ as
+// strings but not as numbers ("012", "12") are different gids.
+func TestGIDSet(t *testing.T) {
+	var s gidSet
+	for _, c := range []struct {
+		gid  string
+		want bool
+	}{
+		{"1208345678901234", true}, {"1208345678901234", false},
+		{"12", true}, {"012", true}, {"012", false}, {"12", false},
+		{"0", true}, {"0", false}, {"00", true},
+		{"x-1", true}, {"x-1", false},
+		{"99999999999999999999999", true}, {"99999999999999999999999", false}, // beyond uint64
+	} {
+		if got := s.add(c.gid); got != c.want {
+			t.Errorf("add(%q) = %v, want %v", c.gid, got, c.want)
+		}
+	}
+}
