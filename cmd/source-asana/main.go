@@ -9,6 +9,9 @@
 //	source-asana read     --demo   (a full sync of a simulated account)
 //
 // read runs the asana-beam pipeline on Beam's Prism runner in this process.
+//
+// The garbage collector runs at GOGC=50 unless the GOGC environment
+// variable says otherwise (see gcPercent).
 package main
 
 import (
@@ -17,6 +20,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -48,6 +52,19 @@ type options struct {
 
 var opts = newOptions(flag.CommandLine)
 
+// gcPercent is the garbage collector's target when the GOGC environment
+// variable sets none: the heap may grow by half its live size between
+// collections, not by all of it (Go's default of 100). A read waits on
+// Asana's rate limit most of the time (a large account at 1,500 requests a
+// minute keeps a quarter of two cores busy) while it makes garbage fast
+// (every page decoded), so the heap's headroom over its live data is most
+// of what it costs in memory beyond the binary, and collecting twice as
+// often is cheap: measured on a read of the simulator's large account, peak
+// RSS 161 -> 138 MiB for 7% more CPU (34.6 -> 37.3 s), the medium
+// account's 112 -> 99 MiB. Memory is what an Airbyte worker's pod is
+// sized by. GOGC=100 (or off) in the environment restores Go's default.
+const gcPercent = 50
+
 func newOptions(fs *flag.FlagSet) *options {
 	o := &options{}
 	fs.StringVar(&o.config, "config", "", "path of the connector configuration (JSON)")
@@ -65,6 +82,9 @@ func main() {
 	if len(os.Args) > 1 && len(os.Args[1]) > 0 && os.Args[1][0] != '-' {
 		cmd = os.Args[1]
 		os.Args = append(os.Args[:1], os.Args[2:]...)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
 	}
 	flag.Usage = usage
 	flag.Parse()
