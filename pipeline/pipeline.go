@@ -279,8 +279,115 @@ func (s Sighting) parents() []asana.Parent {
 // a value per shard and bundle, each parent once in it, and what it keeps
 // is a value per shard: a few values whatever the account, where
 // a key per parent costs Prism about a kilobyte of bookkeeping each.
+//
+// The lifting keeps a bundle's sightings in memory until the bundle ends,
+// and Prism runs a level as one bundle: every task of the account is in
+// them. So a task with a numeric gid, most of them, costs a number and a
+// byte (Tasks), not a key and a Sighting (ByKey: about 250 bytes a task in
+// a Go map); a task is in one of the two only.
 type Sightings struct {
-	ByKey map[string]Sighting `json:"by_key"`
+	// Tasks are the sightings of tasks whose gid is a decimal number in
+	// canonical form, and whose parent is a plain task (see taskFlags):
+	// by gid, what was seen of each.
+	Tasks map[uint64]uint8 `json:"tasks,omitempty"`
+	// ByKey are the other sightings, by key.
+	ByKey map[string]Sighting `json:"by_key,omitempty"`
+}
+
+// What was seen of a task, in Sightings.Tasks.
+const (
+	seenParent uint8 = 1 << iota // the task as the parent of its stories and attachments
+	seenClaim                    // Sighting.Claimed
+	seenOwned                    // Sighting.Owned
+)
+
+// numericGID is gid as a number, when it is a decimal number in canonical
+// form (no leading zero), which turns back into the same string.
+func numericGID(gid string) (uint64, bool) {
+	n, err := strconv.ParseUint(gid, 10, 64)
+	return n, err == nil && (gid[0] != '0' || gid == "0")
+}
+
+// taskFlags are the flags of s when it is a sighting of a task with a
+// numeric gid and nothing but its gid and kind (a task, or only claims)
+// set, as a task's sightings are.
+func (s Sighting) taskFlags() (uint64, uint8, bool) {
+	p := s.Parent
+	if p.Kind != "" && p.Kind != asana.ParentTask || p != (asana.Parent{Kind: p.Kind, GID: p.GID}) {
+		return 0, 0, false
+	}
+	n, ok := numericGID(p.GID)
+	if !ok {
+		return 0, 0, false
+	}
+	var f uint8
+	if p.Kind == asana.ParentTask {
+		f |= seenParent
+	}
+	if s.Claimed {
+		f |= seenClaim
+	}
+	if s.Owned {
+		f |= seenOwned
+	}
+	return n, f, true
+}
+
+// taskSighting is the Sighting that a gid and its flags stand for.
+func taskSighting(gid uint64, f uint8) Sighting {
+	s := Sighting{Parent: asana.Parent{GID: strconv.FormatUint(gid, 10)}, Claimed: f&seenClaim != 0, Owned: f&seenOwned != 0}
+	if f&seenParent != 0 {
+		s.Parent.Kind = asana.ParentTask
+	}
+	return s
+}
+
+// add merges s into the set.
+func (set *Sightings) add(s Sighting) {
+	if n, f, ok := s.taskFlags(); ok {
+		if len(set.ByKey) > 0 {
+			if t, ok := set.ByKey[s.key()]; ok {
+				// Seen before in a form of its own: merged there.
+				set.ByKey[s.key()] = t.merge(s)
+				return
+			}
+		}
+		if set.Tasks == nil {
+			set.Tasks = map[uint64]uint8{}
+		}
+		set.Tasks[n] |= f
+		return
+	}
+	if p := s.Parent; p.Kind == "" || p.Kind == asana.ParentTask {
+		if n, ok := numericGID(p.GID); ok {
+			if f, ok := set.Tasks[n]; ok {
+				// The task seen plainly before: all of it here, once.
+				delete(set.Tasks, n)
+				s = s.merge(taskSighting(n, f))
+			}
+		}
+	}
+	k := s.key()
+	if set.ByKey == nil {
+		set.ByKey = map[string]Sighting{}
+	}
+	if t, ok := set.ByKey[k]; ok {
+		s = t.merge(s)
+	}
+	set.ByKey[k] = s
+}
+
+// sorted are the set's sightings, tasks by gid first, then the others
+// by key.
+func (set Sightings) sorted() []Sighting {
+	out := make([]Sighting, 0, len(set.Tasks)+len(set.ByKey))
+	for _, n := range slices.Sorted(maps.Keys(set.Tasks)) {
+		out = append(out, taskSighting(n, set.Tasks[n]))
+	}
+	for _, k := range slices.Sorted(maps.Keys(set.ByKey)) {
+		out = append(out, set.ByKey[k])
+	}
+	return out
 }
 
 // sightFn keys a parent for deduplication by its shard: task trees to
@@ -304,10 +411,10 @@ func (fn *sightFn) ProcessElement(p asana.Parent, trees, rest func(int, Sighting
 	default:
 		s = Sighting{Parent: p}
 	}
-	k := s.key()
 	h := fnv.New32a()
-	h.Write([]byte(k))
-	one := Sightings{ByKey: map[string]Sighting{k: s}}
+	h.Write([]byte(s.key()))
+	var one Sightings
+	one.add(s)
 	if p.Kind == asana.ParentTaskTree {
 		trees(int(h.Sum32()%uint32(fn.Shards)), one)
 	} else {
@@ -320,15 +427,14 @@ type mergeSightingsFn struct{}
 
 // MergeAccumulators adds b's sightings to a's.
 func (*mergeSightingsFn) MergeAccumulators(a, b Sightings) Sightings {
-	if a.ByKey == nil {
-		return b
+	if len(a.Tasks)+len(a.ByKey) < len(b.Tasks)+len(b.ByKey) {
+		a, b = b, a
 	}
-	for k, t := range b.ByKey {
-		if s, ok := a.ByKey[k]; ok {
-			a.ByKey[k] = s.merge(t)
-		} else {
-			a.ByKey[k] = t
-		}
+	for n, f := range b.Tasks {
+		a.add(taskSighting(n, f))
+	}
+	for _, t := range b.ByKey {
+		a.add(t)
 	}
 	return a
 }
@@ -347,8 +453,8 @@ type batchFn struct {
 
 func (fn *batchFn) ProcessElement(_ int, set Sightings, emit func(Batch)) {
 	var b []asana.Parent
-	for _, k := range slices.Sorted(maps.Keys(set.ByKey)) {
-		b = append(b, set.ByKey[k].parents()...)
+	for _, s := range set.sorted() {
+		b = append(b, s.parents()...)
 		if len(b) >= fn.Size {
 			emit(Batch{Parents: b})
 			b = nil

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -120,4 +121,78 @@ func TestGIDSet(t *testing.T) {
 			t.Errorf("add(%q) = %v, want %v", c.gid, got, c.want)
 		}
 	}
+}
+
+// TestSightingsMerge: however the sightings of a shard are split into
+// accumulators and merged, each parent comes out once, with the claims of
+// all its sightings, as a map by key would have it; tasks with numeric
+// gids are kept as numbers, the others by key.
+func TestSightingsMerge(t *testing.T) {
+	task := func(gid string) Sighting { return Sighting{Parent: asana.Parent{Kind: asana.ParentTask, GID: gid}} }
+	claim := func(gid string, owned bool) Sighting {
+		return Sighting{Parent: asana.Parent{GID: gid}, Claimed: true, Owned: owned}
+	}
+	in := []Sighting{
+		task("1201"), claim("1201", false), claim("1201", true), // found twice, owned once
+		claim("1202", false),           // claimed, owner lost: fetched
+		task("1203"),                   // stories only
+		task("x7"), claim("x7", false), // not a number
+		task("012"), claim("12", true), // two tasks, not one
+		{Parent: asana.Parent{Kind: asana.ParentTask, GID: "1204", Workspace: "w"}}, claim("1204", true), // a task parent with more than a gid
+		{Parent: asana.Parent{Kind: asana.ParentProject, GID: "1201"}}, // a project of the same gid as a task
+		{Parent: asana.Parent{Kind: asana.ParentAssignee, GID: "9", Workspace: "1"}},
+		{Parent: asana.Parent{Kind: asana.ParentAssignee, GID: "9", Workspace: "2"}},
+	}
+	want := map[string]Sighting{}
+	for _, s := range in {
+		if t, ok := want[s.key()]; ok {
+			s = t.merge(s)
+		}
+		want[s.key()] = s
+	}
+	wantParents := func() []string {
+		var out []string
+		for _, s := range want {
+			for _, p := range s.parents() {
+				out = append(out, p.String()+"/"+p.Workspace)
+			}
+		}
+		sort.Strings(out)
+		return out
+	}()
+	for split := 1; split <= len(in); split++ {
+		for _, order := range [][]Sighting{in, reversed(in)} {
+			// Accumulators of split sightings each, merged in turn.
+			var fn mergeSightingsFn
+			var acc Sightings
+			for i := 0; i < len(order); i += split {
+				var part Sightings
+				for _, s := range order[i:min(i+split, len(order))] {
+					var one Sightings
+					one.add(s)
+					part = fn.MergeAccumulators(part, one)
+				}
+				acc = fn.MergeAccumulators(acc, part)
+			}
+			var got []string
+			for _, s := range acc.sorted() {
+				for _, p := range s.parents() {
+					got = append(got, p.String()+"/"+p.Workspace)
+				}
+			}
+			sort.Strings(got)
+			if strings.Join(got, " ") != strings.Join(wantParents, " ") {
+				t.Errorf("parts of %d: got %v, want %v", split, got, wantParents)
+			}
+			if _, ok := acc.Tasks[1201]; !ok || len(acc.Tasks) != 4 {
+				t.Errorf("parts of %d: numeric tasks %v, want 1201, 1202, 1203 and 12", split, acc.Tasks)
+			}
+		}
+	}
+}
+
+func reversed(in []Sighting) []Sighting {
+	out := slices.Clone(in)
+	slices.Reverse(out)
+	return out
 }
