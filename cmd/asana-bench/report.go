@@ -689,10 +689,9 @@ func (rep *report) why() []string {
 	if ok, _ := rep.rssVerdict(); !ok {
 		out = append(out, "Peak RSS grows with the account. Of a large read's at 1,500/min (measured alone, with /proc and "+
 			"the runtime's metrics): about 58 MiB are the binary's own pages (RssFile), the same for every account; the live "+
-			"heap is about 26 MiB through the Tasks level and peaks at about 38 MiB where a "+
-			"level hands its parents to the next (every task's sightings merged and cut into batches, the pieces of the "+
-			"batches that Prism holds and copies into the input of one bundle); the garbage collector's headroom over the "+
-			"live heap (GOGC=50 in source-asana) comes on top.")
+			"heap is about 25 MiB through the Tasks level and peaks at about 31 MiB from the Projects level to the Subtasks "+
+			"level, whose single bundles keep every task's sightings in the lifted combiners until they end (a number and a "+
+			"byte a task); the garbage collector's headroom over the live heap (GOGC=50 in source-asana) comes on top.")
 	}
 	for _, s := range rep.sinks {
 		if s.perCore() < targetSink {
