@@ -55,9 +55,15 @@ type ExpandFn struct {
 	// Run names the run, under which an error that stops this DoFn is
 	// recorded for the command that launched it (see Stopped).
 	Run string `json:"run,omitempty"`
+	// Checkpoints, when Every is set, has the levels record what they
+	// find in the run's checkpointer and the last level (Last) write
+	// checkpoints.
+	Checkpoints Checkpoints `json:"checkpoints"`
+	Last        bool        `json:"last,omitempty"`
 
 	x       asana.Walker
 	workers int
+	cp      *checkpointer // nil without checkpoints
 }
 
 // Setup builds the Asana client of this worker. An error is recorded as
@@ -94,6 +100,14 @@ func (fn *ExpandFn) setup() error {
 			if err := json.Unmarshal([]byte(fn.State), st); err != nil {
 				return fmt.Errorf("decoding the sync state: %w", err)
 			}
+		}
+	}
+	if fn.Checkpoints.Every > 0 {
+		fn.cp = checkpointerOf(fn.Run)
+		if fn.State != "" {
+			fn.cp.seed(st)
+		} else {
+			fn.cp.seed(nil)
 		}
 	}
 	start, _ := cfg.StartTime()
@@ -135,6 +149,7 @@ type found struct {
 	rec    *sinks.Record
 	parent *asana.Parent
 	report *sinks.Report
+	done   *asana.Parent // expanded, with checkpoints: after what it found
 }
 
 // chanEmitter passes what an expansion finds to ProcessElement.
@@ -214,6 +229,8 @@ func (fn *ExpandFn) expand(ctx context.Context, x asana.Walker, rt *sdf.LockRTra
 					// request), recorded typed for the command; the
 					// runner passes on only its text.
 					errOnce.Do(func() { firstErr = stop(fn.Run, err); cancel() })
+				} else if fn.Last && fn.cp != nil {
+					results <- found{done: &p}
 				}
 			}
 		})
@@ -243,10 +260,26 @@ func (fn *ExpandFn) expand(ctx context.Context, x asana.Walker, rt *sdf.LockRTra
 			countRecord(f.rec.Stream)
 			emitRecord(*f.rec)
 		case f.parent != nil:
+			if fn.cp != nil && !fn.Last {
+				fn.cp.found(*f.parent)
+			}
 			emitParent(*f.parent)
+		case f.done != nil:
+			// Every record the parent gave is written: a checkpoint may
+			// cover them.
+			states, err := fn.cp.expanded(*f.done, fn.Checkpoints, time.Now())
+			if err != nil {
+				errOnce.Do(func() { firstErr = stop(fn.Run, fmt.Errorf("a checkpoint: %w", err)); cancel() })
+			}
+			for _, st := range states {
+				emitRecord(st)
+			}
 		case f.report != nil:
 			if f.report.Lost {
 				lostRes.Inc(ctx, 1)
+				if fn.cp != nil {
+					fn.cp.lose()
+				}
 			} else {
 				skippedRes.Inc(ctx, 1)
 			}

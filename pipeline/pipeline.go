@@ -75,6 +75,10 @@ type Options struct {
 	Incremental []string
 	SyncedAt    time.Time
 	State       *asana.SyncState
+	// CheckpointEvery, with Incremental and one process (Workers 0 or 1),
+	// is the least time between two checkpoints of the incremental
+	// streams (see Checkpoints); 0 writes none.
+	CheckpointEvery time.Duration
 }
 
 // Output is what the pipeline produces.
@@ -159,10 +163,13 @@ func Build(s beam.Scope, o Options) (Output, error) {
 	}
 	run := newRunID()
 	fn.Run = run
+	if len(o.Incremental) > 0 && o.Workers <= 1 && o.CheckpointEvery > 0 {
+		fn.Checkpoints = Checkpoints{Every: o.CheckpointEvery, Streams: o.Incremental, SyncedAt: o.SyncedAt}
+	}
 	var once, repeats, reports []beam.PCollection
 	// level expands every batch it is given; the subtask walks do not
 	// descend into the tasks of skip, when given.
-	level := func(name string, batches beam.PCollection, skip ...beam.PCollection) beam.PCollection {
+	level := func(name string, fn *ExpandFn, batches beam.PCollection, skip ...beam.PCollection) beam.PCollection {
 		s := s.Scope(name)
 		var r, next, rep beam.PCollection
 		if len(skip) > 0 {
@@ -191,26 +198,34 @@ func Build(s beam.Scope, o Options) (Output, error) {
 		return merged, beam.ParDo(s, &batchFn{Size: o.Batch}, merged)
 	}
 
-	p0 := level("Account", beam.Create(s, Batch{Parents: x.Roots()})) // workspaces, organization exports
+	p0 := level("Account", fn, beam.Create(s, Batch{Parents: x.Roots()})) // workspaces, organization exports
 	_, k0 := sight("Found0", p0)
 	_, b1 := dedup("Dedup0", k0)
-	p1 := level("Workspaces", b1) // users, tags, custom fields, teams, projects, portfolios
+	p1 := level("Workspaces", fn, b1) // users, tags, custom fields, teams, projects, portfolios
 	_, k1 := sight("Found1", p1)
 	_, b2 := dedup("Dedup1", k1)
-	p2 := level("Projects", b2) // tasks, sections, attachments, memberships, items; events subscribed
+	p2 := level("Projects", fn, b2) // tasks, sections, attachments, memberships, items; events subscribed
 	t2, k2 := sight("Found2", p2)
 	trees, b3 := dedup("Trees", t2)
 	// Subtasks found on their own (assigned, or in a project) are trees of
 	// their own: no other walk descends into them.
-	p3 := level("Subtasks", b3, beam.ParDo(s, &subtaskRootFn{}, trees))
+	p3 := level("Subtasks", fn, b3, beam.ParDo(s, &subtaskRootFn{}, trees))
 	_, k3 := sight("Found3", p3)
 	// Last: stories and attachments of every task, the tasks that no owning
 	// listing delivered (fetched one by one), and the events since the
 	// subscriptions. The sightings of each level are merged before they
 	// meet: a combiner's first half runs where its input is made, which a
 	// Flatten in between would prevent.
-	_, b4 := dedup("Dedup2", beam.Flatten(s, merge(s.Scope("Merge2"), k2), merge(s.Scope("Merge3"), k3)))
-	level("Tasks", b4)
+	last := []beam.PCollection{merge(s.Scope("Merge2"), k2), merge(s.Scope("Merge3"), k3)}
+	if o.State != nil && len(o.State.Pending) > 0 {
+		// What the checkpoint the sync resumes from left to expand.
+		_, kp := sight("Pending", beam.CreateList(s, o.State.Pending))
+		last = append(last, merge(s.Scope("MergePending"), kp))
+	}
+	_, b4 := dedup("Dedup2", beam.Flatten(s, last...))
+	lastFn := *fn
+	lastFn.Last = true
+	level("Tasks", &lastFn, b4)
 	if len(o.Incremental) > 0 {
 		// Each project's sync token, each diffed record's hash.
 		reports = append(reports, stateReports(s, o, p1, p2))
@@ -399,27 +414,31 @@ type sightFn struct {
 }
 
 func (fn *sightFn) ProcessElement(p asana.Parent, trees, rest func(int, Sightings)) {
-	var s Sighting
-	switch p.Kind {
-	case asana.ParentTaskTree:
-		if p.NumSubtasks == 0 {
-			return
-		}
-		s = Sighting{Parent: p}
-	case asana.ParentTaskClaim:
-		s = Sighting{Parent: asana.Parent{GID: p.GID}, Claimed: true, Owned: p.Owned}
-	default:
-		s = Sighting{Parent: p}
+	s, tree, keep := sightingOf(p)
+	if !keep {
+		return
 	}
 	h := fnv.New32a()
 	h.Write([]byte(s.key()))
 	var one Sightings
 	one.add(s)
-	if p.Kind == asana.ParentTaskTree {
+	if tree {
 		trees(int(h.Sum32()%uint32(fn.Shards)), one)
 	} else {
 		rest(int(h.Sum32()%uint32(fn.Shards)), one)
 	}
+}
+
+// sightingOf is the sighting of parent p, whether p is a task tree, and
+// whether it is kept at all.
+func sightingOf(p asana.Parent) (s Sighting, tree, keep bool) {
+	switch p.Kind {
+	case asana.ParentTaskTree:
+		return Sighting{Parent: p}, true, p.NumSubtasks > 0
+	case asana.ParentTaskClaim:
+		return Sighting{Parent: asana.Parent{GID: p.GID}, Claimed: true, Owned: p.Owned}, false, true
+	}
+	return Sighting{Parent: p}, false, true
 }
 
 // mergeSightingsFn merges the sightings of a shard.
@@ -561,6 +580,10 @@ func (s *gidSet) add(gid string) bool {
 }
 
 func (fn *repeatsFn) ProcessElement(ctx context.Context, r sinks.Record, once func(sinks.Record), repeats func(string, []byte)) {
+	if r.State != nil {
+		once(r) // a checkpoint: after the records before it, as they are
+		return
+	}
 	if st, ok := asana.StreamByName(r.Stream); ok && st.MayRepeat {
 		repeats(r.Stream+"/"+r.Key, zstdEncoder.EncodeAll(r.Data, nil))
 		return

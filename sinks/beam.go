@@ -116,8 +116,17 @@ func (fn *WriteFn) discard() {
 	fn.open = nil
 }
 
-// ProcessElement writes one record into its stream's part.
+// ProcessElement writes one record into its stream's part, or passes a
+// checkpoint to the sink (see Checkpointer).
 func (fn *WriteFn) ProcessElement(ctx context.Context, r Record, _ func(Part)) error {
+	if r.State != nil {
+		if c, ok := fn.sink.(Checkpointer); ok {
+			if err := c.Checkpoint(ctx, r.Stream, r.State); err != nil {
+				return fmt.Errorf("%s: a checkpoint of %s: %w", fn.Desc.Kind, r.Stream, err)
+			}
+		}
+		return nil
+	}
 	op, ok := fn.open[r.Stream]
 	if !ok {
 		w, err := fn.sink.Open(ctx, r.Stream)

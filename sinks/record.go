@@ -7,11 +7,15 @@ package sinks
 import "encoding/json"
 
 // Record is one record of a stream: its primary key and the record as
-// JSON, exactly as the source read it.
+// JSON, exactly as the source read it. Or, with State set and no Data, a
+// checkpoint of the stream: its state for the next sync, should this one
+// not end, covering every record of the stream that came before it in
+// this process (see Checkpointer).
 type Record struct {
-	Stream string `json:"stream"`
-	Key    string `json:"key"`
-	Data   []byte `json:"data"`
+	Stream string          `json:"stream"`
+	Key    string          `json:"key"`
+	Data   []byte          `json:"data"`
+	State  json.RawMessage `json:"state,omitempty"`
 }
 
 // Report is something a sync should tell its user about a stream: a part

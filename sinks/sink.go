@@ -51,6 +51,17 @@ type Sink interface {
 	Summary(ctx context.Context) (Summary, error)
 }
 
+// Checkpointer is a Sink that saves a stream's state while the run goes
+// on (Airbyte's STATE messages), so that a run that fails resumes from
+// there. Checkpoint is called in a bundle after every record of stream
+// that came before the checkpoint, in any bundle of the process, has been
+// written (Write returned); a sink whose records become visible only when
+// published has no use for it. Sinks that do not implement it drop
+// checkpoints.
+type Checkpointer interface {
+	Checkpoint(ctx context.Context, stream string, state json.RawMessage) error
+}
+
 // PartWriter writes the rows of one part of one stream.
 type PartWriter interface {
 	// Write writes rows, each a record as JSON, and returns how many it

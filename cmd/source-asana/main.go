@@ -48,6 +48,9 @@ type options struct {
 	// rateWindow scales time against a simulator whose rate-limit window
 	// is scaled alike (asana-bench); Asana's is one minute.
 	rateWindow time.Duration
+	// checkpointWindows is how many rate-limit windows pass at least
+	// between two checkpoints of the incremental streams.
+	checkpointWindows float64
 }
 
 var opts = newOptions(flag.CommandLine)
@@ -73,6 +76,7 @@ func newOptions(fs *flag.FlagSet) *options {
 	fs.BoolVar(&o.demo, "demo", false, "read a simulated Asana account served in this process")
 	fs.StringVar(&o.demoSize, "demo-size", "small", "size of the simulated account: tiny, small, medium or large")
 	fs.DurationVar(&o.rateWindow, "rate-window", time.Minute, "length of the rate-limit window (for simulators with scaled time)")
+	fs.Float64Var(&o.checkpointWindows, "checkpoint-windows", 5, "while a sync reads the stories and attachments of every task, write a checkpoint STATE of each incremental stream at most once per this many rate-limit windows (minutes against Asana); 0 writes none")
 	return o
 }
 

@@ -228,7 +228,8 @@ func read(ctx context.Context, out *airbyte.Writer) int {
 		syncedAt = time.Now() // Asana sent no Date
 	}
 	o, err := pipeline.Build(s, pipeline.Options{Config: cfg, Streams: streams, Window: window(),
-		State: state, Incremental: incremental, SyncedAt: syncedAt.UTC()})
+		State: state, Incremental: incremental, SyncedAt: syncedAt.UTC(),
+		CheckpointEvery: time.Duration(opts.checkpointWindows * float64(window()))})
 	if err != nil {
 		return fail(out, airbyte.SystemError, err)
 	}

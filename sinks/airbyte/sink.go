@@ -25,7 +25,8 @@ var Kind = sinks.Kind{
 func init() { sinks.Register(Kind) }
 
 // Sync is the Airbyte sink: one sync of Streams, whose records go to
-// Stdout as RECORD messages as they are read. Publish then says what each
+// Stdout as RECORD messages as they are read, with the checkpoints of
+// incremental streams as STATE messages among them. Publish then says what each
 // stream's records amount to: the reports as LOG messages (WARN for a
 // part the token may not read, ERROR for data lost), then each stream's
 // STATE and its final status, COMPLETE or INCOMPLETE with an error TRACE.
@@ -82,6 +83,13 @@ func (w *recordWriter) Close(context.Context) (string, int64, error) {
 }
 
 func (*recordWriter) Discard() {}
+
+// Checkpoint writes a STATE of stream while the sync goes on: the records
+// written before it, by every bundle (all write to Stdout), are flushed
+// ahead of it.
+func (Sync) Checkpoint(_ context.Context, stream string, state json.RawMessage) error {
+	return Stdout().State(stream, state)
+}
 
 // The syncs published in this process, by run: what Summary reads.
 var published sync.Map // run → sinks.Summary

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +44,10 @@ type SyncState struct {
 	// Hashes maps each diffed stream to its records at the previous sync:
 	// gid → "<workspace>:<hash>" (see RecordHash).
 	Hashes map[string]map[string]string
+	// Pending are the parents an interrupted sync had still to expand
+	// when it wrote its last checkpoint (see StreamState.Pending): they
+	// are expanded in full.
+	Pending []Parent
 }
 
 // clockMargin is how much earlier than the previous sync's start changes
@@ -52,37 +57,55 @@ const clockMargin = 2 * time.Second
 
 // StateOf merges the states of the streams an incremental sync reads into
 // the SyncState it starts from: nil, to read everything, when one of them
-// has none. A project whose streams hold different tokens (states of
-// different syncs) is read in full.
+// has none. A project that one stream does not follow is read in full;
+// one whose streams hold different tokens (a checkpoint holds a stream
+// whose records were still on their way at an older one) is read from the
+// oldest, so that no stream misses a change. The pending parents of
+// checkpoints are merged.
 func StateOf(states map[string]*StreamState, streams []string) *SyncState {
 	var st *SyncState
+	var projects map[string]ProjectState
+	pending := map[Parent]bool{}
 	for _, name := range streams {
 		s := states[name]
 		if s == nil {
 			return nil
 		}
-		tokens := map[string]string{}
-		for gid, ps := range s.Projects {
-			tokens[gid] = ps.Sync
-		}
 		if st == nil {
-			st = &SyncState{Since: s.SyncedAt, Projects: tokens, Hashes: map[string]map[string]string{}}
+			st = &SyncState{Since: s.SyncedAt, Hashes: map[string]map[string]string{}}
+			projects = maps.Clone(s.Projects)
 		} else {
 			if s.SyncedAt.Before(st.Since) {
 				st.Since = s.SyncedAt
 			}
-			for gid, tok := range st.Projects {
-				if tokens[gid] != tok {
-					delete(st.Projects, gid)
+			for gid, mine := range projects {
+				theirs, ok := s.Projects[gid]
+				switch {
+				case !ok:
+					delete(projects, gid)
+				case theirs.Sync != mine.Sync && theirs.TakenAt.Before(mine.TakenAt):
+					projects[gid] = theirs
 				}
 			}
 		}
 		if s.Hashes != nil {
 			st.Hashes[name] = s.Hashes
 		}
+		for kind, gids := range s.Pending {
+			for _, g := range gids {
+				pending[Parent{Kind: kind, GID: g}] = true
+			}
+		}
 	}
 	if st != nil {
 		st.Since = st.Since.Add(-clockMargin)
+		st.Projects = make(map[string]string, len(projects))
+		for gid, p := range projects {
+			st.Projects[gid] = p.Sync
+		}
+		st.Pending = slices.SortedFunc(maps.Keys(pending), func(a, b Parent) int {
+			return strings.Compare(string(a.Kind)+"/"+a.GID, string(b.Kind)+"/"+b.GID)
+		})
 	}
 	return st
 }

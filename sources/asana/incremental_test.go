@@ -11,6 +11,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/asana-beam/asana-beam/sources/asana"
 	"github.com/asana-beam/asana-beam/sources/asana/asanatest"
 )
@@ -265,5 +267,44 @@ func testStartDate(t *testing.T) {
 	}
 	if len(some.records["users"]) != len(all.records["users"]) {
 		t.Errorf("users (no cursor): %d of %d emitted", len(some.records["users"]), len(all.records["users"]))
+	}
+}
+
+// TestStateOf: the streams' states merge into what the sync starts from.
+func TestStateOf(t *testing.T) {
+	t0 := time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
+	t1 := t0.Add(time.Hour)
+	proj := func(tok string, at time.Time) asana.ProjectState { return asana.ProjectState{Sync: tok, TakenAt: at} }
+	for _, tc := range []struct {
+		name   string
+		states map[string]*asana.StreamState
+		want   *asana.SyncState
+	}{
+		{"a stream without state reads everything", map[string]*asana.StreamState{"tasks": {SyncedAt: t0}}, nil},
+		{"the oldest start, projects every stream follows",
+			map[string]*asana.StreamState{
+				"tasks":   {SyncedAt: t1, Projects: map[string]asana.ProjectState{"1": proj("a", t1), "2": proj("b", t1)}},
+				"stories": {SyncedAt: t0, Projects: map[string]asana.ProjectState{"1": proj("a", t1)}},
+			},
+			&asana.SyncState{Since: t0.Add(-2 * time.Second), Projects: map[string]string{"1": "a"}, Hashes: map[string]map[string]string{}}},
+		{"different tokens: the oldest; pending merged",
+			map[string]*asana.StreamState{
+				"tasks": {SyncedAt: t1, Projects: map[string]asana.ProjectState{"1": proj("new", t1), "2": proj("old2", t0)},
+					Pending: map[asana.ParentKind][]string{asana.ParentTaskFetch: {"9"}}},
+				"stories": {SyncedAt: t1, Projects: map[string]asana.ProjectState{"1": proj("old", t0), "2": proj("new2", t1)},
+					Pending: map[asana.ParentKind][]string{asana.ParentTask: {"7", "8"}, asana.ParentTaskFetch: {"9"}},
+					Hashes:  map[string]string{"5": "1:x"}},
+			},
+			&asana.SyncState{Since: t1.Add(-2 * time.Second), Projects: map[string]string{"1": "old", "2": "old2"},
+				Hashes: map[string]map[string]string{"stories": {"5": "1:x"}},
+				Pending: []asana.Parent{{Kind: asana.ParentTask, GID: "7"}, {Kind: asana.ParentTask, GID: "8"},
+					{Kind: asana.ParentTaskFetch, GID: "9"}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := asana.StateOf(tc.states, []string{"stories", "tasks"})
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -27,6 +27,7 @@ const (
 	MaxStateProjects    = 100_000  // projects with a sync token, per stream
 	MaxSyncTokenLength  = 1024     // Asana's tokens are 32 characters
 	MaxStateHashes      = 500_000  // records of a diffed stream
+	MaxStatePending     = 500_000  // parents of a checkpoint still to expand
 )
 
 // StreamState is what one incremental stream carries from a sync to the
@@ -37,7 +38,12 @@ const (
 //	 "synced_at":"2026-05-04T09:00:00.123Z",
 //	 "modified_since":"2026-05-04T09:00:00.123Z",
 //	 "projects":{"1204567890123457":{"sync":"de4774f6915eae04714ca93bb2f5ee81","taken_at":"2026-05-04T09:00:01.5Z"}},
-//	 "hashes":{"1204567890123460":"1204567890123456:3lbkf0f1xq2mo"}}
+//	 "hashes":{"1204567890123460":"1204567890123456:3lbkf0f1xq2mo"},
+//	 "pending":{"task":["1204567890123470"],"task_since":["1204567890123471"]}}
+//
+// A state with pending is a checkpoint, written while the sync still ran:
+// the tasks whose stories, attachments or records it had yet to read when
+// it wrote the state, which the next sync reads in full (see Pending).
 //
 // Every time is Asana's clock, never the machine's: the Date header of
 // Asana's responses, or the records' own created_at and modified_at. A
@@ -64,7 +70,20 @@ type StreamState struct {
 	// RecordHash): a record whose hash changed is emitted, one gone from
 	// its workspace's listing gets a tombstone.
 	Hashes map[string]string
+	// Pending, in a checkpoint, are the parents the sync had still to
+	// expand when it wrote the state, by kind: ParentTask (the stories and
+	// attachments of a task; also of a task whose stories created since
+	// the previous sync were to be read, which the next sync, from a later
+	// time, reads in full) and ParentTaskFetch (a task to fetch).
+	// Everything else the sync read is behind the state, and what changed
+	// since comes from the projects' change feeds. The next sync expands
+	// them. Empty in the state of a sync that ended.
+	Pending map[ParentKind][]string
 }
+
+// PendingKinds are the kinds of parents a checkpoint may leave pending:
+// those of the last level, expanded after every project was read.
+var PendingKinds = []ParentKind{ParentTask, ParentTaskFetch}
 
 // ProjectState is one project's place in its change feed.
 type ProjectState struct {
@@ -85,6 +104,7 @@ type stateJSON struct {
 	ModifiedSince string                 `json:"modified_since,omitempty"`
 	Projects      map[string]projectJSON `json:"projects,omitempty"` // keys sorted
 	Hashes        map[string]string      `json:"hashes,omitempty"`   // keys sorted
+	Pending       map[string][]string    `json:"pending,omitempty"`  // keys and gids sorted
 }
 
 type projectJSON struct {
@@ -122,6 +142,15 @@ func EncodeStreamState(stream string, s *StreamState) (json.RawMessage, error) {
 	}
 	if len(s.Hashes) > 0 {
 		js.Hashes = s.Hashes
+	}
+	for kind, gids := range s.Pending {
+		if len(gids) == 0 {
+			continue
+		}
+		if js.Pending == nil {
+			js.Pending = map[string][]string{}
+		}
+		js.Pending[string(kind)] = slices.Sorted(slices.Values(gids))
 	}
 	// encoding/json writes struct fields in order and map keys sorted,
 	// and escapes the same way every time.
@@ -213,6 +242,8 @@ func ParseStreamState(stream string, raw json.RawMessage) (*StreamState, error) 
 			s.Projects = stateProjects(ce, root+".projects", v)
 		case "hashes":
 			s.Hashes = stateHashes(ce, root+".hashes", v)
+		case "pending":
+			s.Pending = statePending(ce, root+".pending", v)
 		default:
 			addUnknown(ce, root, name)
 		}
@@ -406,6 +437,45 @@ func stateHashes(ce *ConfigError, field string, v json.RawMessage) map[string]st
 			continue
 		}
 		out[gid] = h
+	}
+	return out
+}
+
+// statePending reads the parents a checkpoint left pending: gids by kind,
+// of PendingKinds, at most MaxStatePending in all.
+func statePending(ce *ConfigError, field string, v json.RawMessage) map[ParentKind][]string {
+	if string(v) == "null" {
+		return nil
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(v, &raw); err != nil {
+		ce.add(field, "must be an object of task gids by kind, got %s", clipJSON(v))
+		return nil
+	}
+	out := map[ParentKind][]string{}
+	total := 0
+	for _, name := range slices.Sorted(maps.Keys(raw)) {
+		kind := ParentKind(name)
+		if !slices.Contains(PendingKinds, kind) {
+			addUnknown(ce, field, name)
+			continue
+		}
+		var gids []string
+		if err := json.Unmarshal(raw[name], &gids); err != nil {
+			ce.add(field+"."+name, "must be an array of task gids, got %s", clipJSON(raw[name]))
+			continue
+		}
+		if total += len(gids); total > MaxStatePending {
+			ce.add(field, "holds more than the %d pending parents a state may have", MaxStatePending)
+			return nil
+		}
+		for i, g := range gids {
+			if !gidPattern.MatchString(g) {
+				ce.add(fmt.Sprintf("%s.%s.%d", field, name, i), "must be a task gid (digits), got %s", quoteClip(g))
+				break
+			}
+		}
+		out[kind] = gids
 	}
 	return out
 }

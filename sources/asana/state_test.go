@@ -72,6 +72,9 @@ func TestParseStreamState(t *testing.T) {
 		{name: "far future (acceptance tests' future_state)", in: `{"version":1,"synced_at":"9999-12-31T23:59:59Z","projects":{"1":{"sync":` + tok + `,"taken_at":"9999-12-31T23:59:59Z"}}}`,
 			want: &StreamState{SyncedAt: mustTime("9999-12-31T23:59:59Z"), Projects: map[string]ProjectState{
 				"1": {Sync: "de4774f6915eae04714ca93bb2f5ee81", TakenAt: mustTime("9999-12-31T23:59:59Z")}}}},
+		{name: "a checkpoint's pending parents", in: `{"version":1,"synced_at":"2026-05-04T09:00:00Z","pending":{"task":["3","12"],"task_fetch":[]}}`,
+			want: &StreamState{SyncedAt: mustTime("2026-05-04T09:00:00Z"), Pending: map[ParentKind][]string{
+				ParentTask: {"3", "12"}, ParentTaskFetch: {}}}},
 
 		{name: "marker not true", in: `{"__ab_no_cursor_state_message":false}`,
 			errs: []Problem{{"state.tasks.__ab_no_cursor_state_message", "must be true, got false"}}},
@@ -126,6 +129,15 @@ func TestParseStreamState(t *testing.T) {
 			}},
 		{name: "hashes not an object", in: `{"version":1,"synced_at":"2026-05-04T09:00:00Z","hashes":"x"}`,
 			errs: []Problem{{"state.tasks.hashes", `must be an object of record hashes by gid, got "x"`}}},
+		{name: "pending", in: `{"version":1,"synced_at":"2026-05-04T09:00:00Z","pending":{"task":["1","x"],"project":["2"],"task_fetch":"3","task_since":["4"]}}`,
+			errs: []Problem{
+				{"state.tasks.pending.project", "unknown field: not part of a state this connector writes"},
+				{"state.tasks.pending.task.1", `must be a task gid (digits), got "x"`},
+				{"state.tasks.pending.task_fetch", `must be an array of task gids, got "3"`},
+				{"state.tasks.pending.task_since", "unknown field: not part of a state this connector writes"},
+			}},
+		{name: "pending not an object", in: `{"version":1,"synced_at":"2026-05-04T09:00:00Z","pending":[]}`,
+			errs: []Problem{{"state.tasks.pending", "must be an object of task gids by kind, got []"}}},
 		{name: "projects not an object", in: `{"version":1,"synced_at":"2026-05-04T09:00:00Z","projects":["1"]}`,
 			errs: []Problem{{"state.tasks.projects", `must be an object of sync tokens by project gid, got ["1"]`}}},
 	} {
@@ -276,4 +288,26 @@ func FuzzParseStreamState(f *testing.F) {
 			t.Fatalf("encoding is not stable: %s then %s (%v)", b, b2, err)
 		}
 	})
+}
+
+// TestPendingRoundTrip: a checkpoint's pending parents are written sorted,
+// empty kinds left out, and read back.
+func TestPendingRoundTrip(t *testing.T) {
+	at := mustTime("2026-05-04T09:00:00Z")
+	in := &StreamState{SyncedAt: at, Pending: map[ParentKind][]string{ParentTask: {"3", "12"}, ParentTaskFetch: nil}}
+	b, err := EncodeStreamState("stories", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"version":1,"synced_at":"2026-05-04T09:00:00Z","pending":{"task":["12","3"]}}`; string(b) != want {
+		t.Errorf("encoded %s, want %s", b, want)
+	}
+	got, err := ParseStreamState("stories", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &StreamState{SyncedAt: at, Pending: map[ParentKind][]string{ParentTask: {"12", "3"}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
 }
