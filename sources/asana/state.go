@@ -150,7 +150,7 @@ func EncodeStreamState(stream string, s *StreamState) (json.RawMessage, error) {
 		if js.Pending == nil {
 			js.Pending = map[string][]string{}
 		}
-		js.Pending[string(kind)] = slices.Sorted(slices.Values(gids))
+		js.Pending[string(kind)] = slices.Compact(slices.Sorted(slices.Values(gids)))
 	}
 	// encoding/json writes struct fields in order and map keys sorted,
 	// and escapes the same way every time.
@@ -442,7 +442,8 @@ func stateHashes(ce *ConfigError, field string, v json.RawMessage) map[string]st
 }
 
 // statePending reads the parents a checkpoint left pending: gids by kind,
-// of PendingKinds, at most MaxStatePending in all.
+// of PendingKinds, at most MaxStatePending in all; sorted and each once,
+// as EncodeStreamState writes them.
 func statePending(ce *ConfigError, field string, v json.RawMessage) map[ParentKind][]string {
 	if string(v) == "null" {
 		return nil
@@ -475,7 +476,12 @@ func statePending(ce *ConfigError, field string, v json.RawMessage) map[ParentKi
 				break
 			}
 		}
-		out[kind] = gids
+		if gids = slices.Compact(slices.Sorted(slices.Values(gids))); len(gids) > 0 {
+			out[kind] = gids
+		}
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }

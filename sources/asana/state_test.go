@@ -72,9 +72,9 @@ func TestParseStreamState(t *testing.T) {
 		{name: "far future (acceptance tests' future_state)", in: `{"version":1,"synced_at":"9999-12-31T23:59:59Z","projects":{"1":{"sync":` + tok + `,"taken_at":"9999-12-31T23:59:59Z"}}}`,
 			want: &StreamState{SyncedAt: mustTime("9999-12-31T23:59:59Z"), Projects: map[string]ProjectState{
 				"1": {Sync: "de4774f6915eae04714ca93bb2f5ee81", TakenAt: mustTime("9999-12-31T23:59:59Z")}}}},
-		{name: "a checkpoint's pending parents", in: `{"version":1,"synced_at":"2026-05-04T09:00:00Z","pending":{"task":["3","12"],"task_fetch":[]}}`,
+		{name: "a checkpoint's pending parents, sorted, each once", in: `{"version":1,"synced_at":"2026-05-04T09:00:00Z","pending":{"task":["3","12","3"],"task_fetch":[]}}`,
 			want: &StreamState{SyncedAt: mustTime("2026-05-04T09:00:00Z"), Pending: map[ParentKind][]string{
-				ParentTask: {"3", "12"}, ParentTaskFetch: {}}}},
+				ParentTask: {"12", "3"}}}},
 
 		{name: "marker not true", in: `{"__ab_no_cursor_state_message":false}`,
 			errs: []Problem{{"state.tasks.__ab_no_cursor_state_message", "must be true, got false"}}},
@@ -252,6 +252,7 @@ func FuzzParseStreamState(f *testing.F) {
 		`{"version":1,"synced_at":"2026-05-04T09:00:00.123456789-07:00","modified_since":"2026-05-04T09:00:00Z","projects":{"1":{"sync":"a","taken_at":"2026-05-04T09:00:00Z"}}}`,
 		`{"version":1,"synced_at":"2026-05-04T09:00:00Z","projects":{"1":{"sync":"a","taken_at":"2026-05-04T09:00:00Z"},"1":{}}}`,
 		`{"version":1,"synced_at":"2026-05-04T09:00:00Z","hashes":{"1":"2:z","3":"4:x1"}}`,
+		`{"version":1,"synced_at":"2026-05-04T09:00:00Z","pending":{"task":["1","2"],"task_fetch":["3"]}}`,
 	} {
 		f.Add([]byte(s))
 	}
