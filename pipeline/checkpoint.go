@@ -41,7 +41,7 @@ type Checkpoints struct {
 // and what the last level expanded.
 type checkpointer struct {
 	mu   sync.Mutex
-	last time.Time // of the last checkpoint, or the first done
+	last time.Time // of the last checkpoint
 	// input is the state the sync started from (nil for a first sync).
 	input *asana.SyncState
 	// sightings are the parents of the last level, merged as the
@@ -122,15 +122,15 @@ func (c *checkpointer) lose() {
 
 // expanded records that the last level expanded p, every record it found
 // written, and returns the checkpoints due: one record per stream of cp,
-// when cp.Every has passed since the last, and nothing was lost.
+// at the first parent expanded and when cp.Every has passed since the
+// last, unless data was lost.
 func (c *checkpointer) expanded(p asana.Parent, cp Checkpoints, now time.Time) ([]sinks.Record, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.done[asana.Parent{Kind: p.Kind, GID: p.GID}] = true
-	if c.last.IsZero() {
-		c.last = now
-	}
-	if c.lost || cp.Every <= 0 || now.Sub(c.last) < cp.Every {
+	// The first as the last level begins: the streams of the levels before
+	// are complete then, and the others stand at their pending parents.
+	if c.lost || cp.Every <= 0 || !c.last.IsZero() && now.Sub(c.last) < cp.Every {
 		return nil, nil
 	}
 	c.last = now

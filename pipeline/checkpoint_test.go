@@ -14,8 +14,9 @@ import (
 // not yet expanded (a task whose stories created since were to be read as
 // a task to read in full), in the streams they yield; gives every stream
 // the tokens of this sync but the stream whose records wait for the end
-// (events), which keeps the tokens it started from; and none is written
-// before Every has passed, nor after data was lost.
+// (events), which keeps the tokens it started from; the first is written
+// as the last level begins, the next not before Every has passed, none
+// after data was lost.
 func TestCheckpointStates(t *testing.T) {
 	t0 := time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
 	synced := t0.Add(time.Hour)
@@ -36,10 +37,13 @@ func TestCheckpointStates(t *testing.T) {
 	}
 	cp := Checkpoints{Every: time.Minute, Streams: []string{"events", "stories", "tags", "tasks"}, SyncedAt: synced}
 	now := time.Now()
-	if got, err := c.expanded(asana.Parent{Kind: asana.ParentTask, GID: "10"}, cp, now); err != nil || got != nil {
-		t.Fatalf("first expansion: %v, %v; want no checkpoint yet", got, err)
+	if got, err := c.expanded(asana.Parent{Kind: asana.ParentTask, GID: "10"}, cp, now); err != nil || len(got) != len(cp.Streams) {
+		t.Fatalf("first expansion: %v, %v; want a checkpoint of each stream", got, err)
 	}
-	got, err := c.expanded(asana.Parent{Kind: asana.ParentEvents, GID: "2"}, cp, now.Add(time.Minute))
+	if got, _ := c.expanded(asana.Parent{Kind: asana.ParentEvents, GID: "2"}, cp, now.Add(30*time.Second)); got != nil {
+		t.Errorf("a checkpoint 30 s after the last, Every a minute")
+	}
+	got, err := c.expanded(asana.Parent{Kind: asana.ParentTaskClaim, GID: "13"}, cp, now.Add(time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,9 +75,6 @@ func TestCheckpointStates(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, states); diff != "" {
 		t.Errorf("checkpoints (-want +got):\n%s", diff)
-	}
-	if got, _ := c.expanded(asana.Parent{Kind: asana.ParentTask, GID: "11"}, cp, now.Add(90*time.Second)); got != nil {
-		t.Errorf("a checkpoint 30 s after the last, Every a minute")
 	}
 	c.lose()
 	if got, _ := c.expanded(asana.Parent{Kind: asana.ParentTaskFetch, GID: "12"}, cp, now.Add(time.Hour)); got != nil {

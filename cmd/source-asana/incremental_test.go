@@ -67,7 +67,23 @@ func collect(t *testing.T, r result, schemas map[string]*jsonschema.Schema) sync
 			s.states = append(s.states, m["state"])
 		}
 	}
+	s.states = lastStates(s.states)
 	return s
+}
+
+// lastStates keeps the last of the STATE messages of each stream, as
+// Airbyte passes them to the next sync, in the order of the streams.
+func lastStates(states []any) []any {
+	last := map[string]any{}
+	for _, st := range states {
+		name := st.(map[string]any)["stream"].(map[string]any)["stream_descriptor"].(map[string]any)["name"].(string)
+		last[name] = st
+	}
+	var out []any
+	for _, name := range slices.Sorted(maps.Keys(last)) {
+		out = append(out, last[name])
+	}
+	return out
 }
 
 // TestIncrementalRead: a first read of every incremental stream keeps a
@@ -256,8 +272,7 @@ func TestIncrementalExpiredToken(t *testing.T) {
 func TestIncrementalResumed(t *testing.T) {
 	srv, config, catalog, first, log, schemas := incrementalSetup(t, asanatest.Options{Seed: 7, Size: "small", ServiceAccount: true,
 		LatencyMin: 20 * time.Millisecond, LatencyMax: 40 * time.Millisecond})
-	state := writeJSON(t, first.states)
-	cmd := exec.Command(binary, "read", "--config", config, "--catalog", catalog, "--state", state)
+	cmd := exec.Command(binary, "read", "--config", config, "--catalog", catalog, "--state", writeJSON(t, first.states))
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	if err := cmd.Start(); err != nil {
@@ -267,11 +282,18 @@ func TestIncrementalResumed(t *testing.T) {
 	cmd.Process.Signal(os.Interrupt)
 	if err := cmd.Wait(); err == nil {
 		t.Log("the read ended before the interrupt; the resumption is checked all the same")
-	} else if strings.Contains(stdout.String(), `"type":"STATE"`) {
-		t.Errorf("an interrupted read wrote a state")
+	}
+	// The last state of each stream: the interrupted read's checkpoints,
+	// if it wrote any, over the first read's states.
+	states := first.states
+	for _, line := range bytes.Split(stdout.Bytes(), []byte("\n")) {
+		var m map[string]any
+		if json.Unmarshal(line, &m) == nil && m["type"] == "STATE" {
+			states = append(states, m["state"])
+		}
 	}
 	_ = srv
-	r := runBinary(t, "read", "--config", config, "--catalog", catalog, "--state", state)
+	r := runBinary(t, "read", "--config", config, "--catalog", catalog, "--state", writeJSON(t, lastStates(states)))
 	if r.code != 0 {
 		t.Fatalf("resumed read: exit %d\nstderr: %s", r.code, r.stderr)
 	}
@@ -416,11 +438,11 @@ func TestIncrementalCheckpoint(t *testing.T) {
 	firstRequests := len(srv.Requests())
 
 	var states []any
-	for _, s := range slices.Sorted(maps.Keys(last)) {
-		states = append(states, last[s])
+	for _, st := range last {
+		states = append(states, st)
 	}
 	srv.ResetRequests()
-	r := runBinary(t, "read", "--config", config, "--catalog", catalog, "--state", writeJSON(t, states))
+	r := runBinary(t, "read", "--config", config, "--catalog", catalog, "--state", writeJSON(t, lastStates(states)))
 	validateLines(t, proto, r)
 	if r.code != 0 {
 		t.Fatalf("resumed read: exit %d\nstderr: %s", r.code, r.stderr)
