@@ -404,6 +404,9 @@ func TestIncrementalCheckpoint(t *testing.T) {
 			st := m["state"].(map[string]any)["stream"].(map[string]any)
 			stream := st["stream_descriptor"].(map[string]any)["name"].(string)
 			last[stream] = m["state"]
+			if n, _ := m["state"].(map[string]any)["sourceStats"].(map[string]any)["recordCount"].(float64); int(n) != len(uncommitted[stream]) {
+				t.Errorf("a STATE of %s counts %v records since the last, want %d", stream, n, len(uncommitted[stream]))
+			}
 			if committed[stream] == nil {
 				committed[stream] = map[string]bool{}
 			}

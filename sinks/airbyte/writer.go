@@ -68,12 +68,17 @@ func (w *Writer) Count(stream string) int64 {
 
 // Message writes any other message and flushes.
 func (w *Writer) Message(m Message) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.message(m)
+}
+
+// message is Message; the caller holds w.mu.
+func (w *Writer) message(m Message) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("encoding a %s message: %w", m.Type, err)
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.err != nil {
 		return w.err
 	}
@@ -111,13 +116,14 @@ func (w *Writer) Error(failureType, message, internal, stream string) error {
 }
 
 // State writes a STREAM state of stream covering the records written
-// since its last state, and restarts that count.
+// since its last state, and restarts that count: at once, so that no
+// record written meanwhile by another bundle falls between the two.
 func (w *Writer) State(stream string, state json.RawMessage) error {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	n := w.counts[stream]
 	w.counts[stream] = 0
-	w.mu.Unlock()
-	return w.Message(Message{Type: "STATE", State: &StateMessage{Type: "STREAM",
+	return w.message(Message{Type: "STATE", State: &StateMessage{Type: "STREAM",
 		Stream:      &StreamState{StreamDescriptor: StreamDescriptor{Name: stream}, StreamState: state},
 		SourceStats: &Stats{RecordCount: float64(n)}}})
 }
