@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -384,16 +383,9 @@ func TestIncrementalCheckpoint(t *testing.T) {
 	var first result
 	committed := map[string]map[string]bool{} // per stream, the records before its last STATE
 	uncommitted := map[string][]string{}
-	last := map[string]any{} // per stream, its last STATE message
+	var states []any // the STATE messages
 	firstPending, checkpoints, interrupted := -1, 0, false
-	sc := bufio.NewScanner(stdout)
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		line := append([]byte(nil), sc.Bytes()...)
-		var m map[string]any
-		if err := json.Unmarshal(line, &m); err != nil {
-			t.Fatalf("stdout line is not JSON: %q", line)
-		}
+	scanMessages(t, stdout, func(line []byte, m map[string]any) {
 		first.lines, first.msgs = append(first.lines, line), append(first.msgs, m)
 		switch m["type"] {
 		case "RECORD":
@@ -403,7 +395,7 @@ func TestIncrementalCheckpoint(t *testing.T) {
 		case "STATE":
 			st := m["state"].(map[string]any)["stream"].(map[string]any)
 			stream := st["stream_descriptor"].(map[string]any)["name"].(string)
-			last[stream] = m["state"]
+			states = append(states, m["state"])
 			if n, _ := m["state"].(map[string]any)["sourceStats"].(map[string]any)["recordCount"].(float64); int(n) != len(uncommitted[stream]) {
 				t.Errorf("a STATE of %s counts %v records since the last, want %d", stream, n, len(uncommitted[stream]))
 			}
@@ -416,7 +408,7 @@ func TestIncrementalCheckpoint(t *testing.T) {
 			uncommitted[stream] = nil
 			pending, ok := st["stream_state"].(map[string]any)["pending"].(map[string]any)
 			if stream != "stories" || !ok || interrupted {
-				continue
+				return
 			}
 			checkpoints++
 			n := len(pending["task"].([]any))
@@ -428,7 +420,7 @@ func TestIncrementalCheckpoint(t *testing.T) {
 				interrupted = true
 			}
 		}
-	}
+	})
 	err = cmd.Wait()
 	validateLines(t, proto, first)
 	if !interrupted {
@@ -440,10 +432,6 @@ func TestIncrementalCheckpoint(t *testing.T) {
 	}
 	firstRequests := len(srv.Requests())
 
-	var states []any
-	for _, st := range last {
-		states = append(states, st)
-	}
 	srv.ResetRequests()
 	r := runBinary(t, "read", "--config", config, "--catalog", catalog, "--state", writeJSON(t, lastStates(states)))
 	validateLines(t, proto, r)

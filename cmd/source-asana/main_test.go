@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,7 +60,18 @@ func runBinary(t *testing.T, args ...string) result {
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	sc := bufio.NewScanner(&stdout)
+	scanMessages(t, &stdout, func(line []byte, m map[string]any) {
+		r.lines = append(r.lines, line)
+		r.msgs = append(r.msgs, m)
+	})
+	return r
+}
+
+// scanMessages calls each with every line of stdout and its message, as
+// they come.
+func scanMessages(t *testing.T, stdout io.Reader, each func(line []byte, m map[string]any)) {
+	t.Helper()
+	sc := bufio.NewScanner(stdout)
 	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
 		line := append([]byte(nil), sc.Bytes()...)
@@ -67,10 +79,8 @@ func runBinary(t *testing.T, args ...string) result {
 		if err := json.Unmarshal(line, &m); err != nil {
 			t.Fatalf("stdout line is not JSON: %q", line)
 		}
-		r.lines = append(r.lines, line)
-		r.msgs = append(r.msgs, m)
+		each(line, m)
 	}
-	return r
 }
 
 // protocol compiles airbyte_protocol.yaml's AirbyteMessage.
