@@ -103,7 +103,8 @@ type readResult struct {
 	reqs      []asanatest.Request // what the simulator saw
 	usage     *syscall.Rusage     // of the source-asana process
 	cpu       []cpuSample         // its CPU time as the run went
-	states    []json.RawMessage   // the STATE messages' states
+	states    []json.RawMessage   // the last STATE message's state of each stream
+	stateMsgs int                 // STATE messages, checkpoints included
 	peak      peakRSS             // its peak resident set
 }
 
@@ -300,7 +301,8 @@ func (r *simRun) readWith(source string, stderr io.Writer, incremental bool, sta
 			break
 		}
 		if m.Type == "STATE" {
-			res.states = append(res.states, m.State)
+			res.states = lastState(res.states, m.State)
+			res.stateMsgs++
 		}
 		if m.Type != "RECORD" {
 			continue
@@ -421,7 +423,31 @@ func secondSync(r *simRun, source string, perKind int) error {
 	}
 	fmt.Printf("| all | %d | %d (%.1f%%) |\n", len(first.reqs), len(second.reqs), 100*float64(len(second.reqs))/float64(len(first.reqs)))
 	fmt.Printf("records: first read %d, second read %d; wall %s, %s\n", first.records, second.records, first.wall.Round(time.Millisecond), second.wall.Round(time.Millisecond))
+	fmt.Printf("STATE messages: first read %d (%d streams; the rest are checkpoints), second read %d\n", first.stateMsgs, len(first.states), second.stateMsgs)
 	return nil
+}
+
+// lastState puts st among states, in place of the state of its stream
+// written before (a checkpoint): the next sync takes the last of each.
+func lastState(states []json.RawMessage, st json.RawMessage) []json.RawMessage {
+	name := func(s json.RawMessage) string {
+		var m struct {
+			Stream struct {
+				StreamDescriptor struct {
+					Name string `json:"name"`
+				} `json:"stream_descriptor"`
+			} `json:"stream"`
+		}
+		json.Unmarshal(s, &m)
+		return m.Stream.StreamDescriptor.Name
+	}
+	for i, s := range states {
+		if name(s) == name(st) {
+			states[i] = st
+			return states
+		}
+	}
+	return append(states, st)
 }
 
 // requestKind names what a request is for, by its path.
