@@ -60,7 +60,7 @@ var checkpointers sync.Map
 // checkpointerOf returns the checkpointer of run.
 func checkpointerOf(run string) *checkpointer {
 	c, _ := checkpointers.LoadOrStore(run, &checkpointer{
-		done: map[asana.Parent]bool{},
+		done:   map[asana.Parent]bool{},
 		tokens: map[string]string{}, hashes: map[string]map[string]string{},
 	})
 	return c.(*checkpointer)
