@@ -265,34 +265,21 @@ func TestIncrementalExpiredToken(t *testing.T) {
 	}
 }
 
-// TestIncrementalResumed: a second read interrupted midway writes no
-// state; the read after it, from the first read's state again, emits
-// every change.
+// TestIncrementalResumed: a second sync interrupted after its first
+// checkpoint (written as its last level begins) resumes from the last
+// state of each stream, as Airbyte passes them: the checkpoints over the
+// first read's states. What the interrupted read committed and what the
+// resumed one emits hold every change of the batch.
 func TestIncrementalResumed(t *testing.T) {
 	srv, config, catalog, first, log, schemas := incrementalSetup(t, asanatest.Options{Seed: 7, Size: "small", ServiceAccount: true,
 		LatencyMin: 20 * time.Millisecond, LatencyMax: 40 * time.Millisecond})
-	cmd := exec.Command(binary, "read", "--config", config, "--catalog", catalog, "--state", writeJSON(t, first.states))
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(700 * time.Millisecond)
-	cmd.Process.Signal(os.Interrupt)
-	if err := cmd.Wait(); err == nil {
-		t.Log("the read ended before the interrupt; the resumption is checked all the same")
-	}
-	// The last state of each stream: the interrupted read's checkpoints,
-	// if it wrote any, over the first read's states.
-	states := first.states
-	for _, line := range bytes.Split(stdout.Bytes(), []byte("\n")) {
-		var m map[string]any
-		if json.Unmarshal(line, &m) == nil && m["type"] == "STATE" {
-			states = append(states, m["state"])
-		}
+	cut := interruptedRead(t, []string{"read", "--config", config, "--catalog", catalog, "--state", writeJSON(t, first.states)},
+		func(string, map[string]any) bool { return true })
+	if cut.checkpoints == 0 {
+		t.Fatalf("the interrupted read wrote no checkpoint\nstderr: %s", cut.stderr)
 	}
 	_ = srv
-	r := runBinary(t, "read", "--config", config, "--catalog", catalog, "--state", writeJSON(t, lastStates(states)))
+	r := runBinary(t, "read", "--config", config, "--catalog", catalog, "--state", writeJSON(t, lastStates(append(first.states, cut.states...))))
 	if r.code != 0 {
 		t.Fatalf("resumed read: exit %d\nstderr: %s", r.code, r.stderr)
 	}
@@ -300,11 +287,82 @@ func TestIncrementalResumed(t *testing.T) {
 	for _, stream := range []string{"tasks", "sections", "projects", "tags", "stories", "attachments"} {
 		sc := log.Stream(stream)
 		for _, g := range slices.Concat(sc.Created, sc.Changed, sc.Undeleted, sc.Deleted) {
-			if _, ok := second.records[stream][g]; !ok {
-				t.Errorf("%s %s changed, but the resumed read does not emit it", stream, g)
+			if _, ok := second.records[stream][g]; !ok && !cut.committed[stream][g] {
+				t.Errorf("%s %s changed, but neither the interrupted read committed it nor the resumed one emits it", stream, g)
 			}
 		}
 	}
+}
+
+// cutRead is what a read interrupted after a checkpoint wrote.
+type cutRead struct {
+	result
+	// committed are, per stream, the records before its last STATE, as
+	// Airbyte commits them; states every STATE message.
+	committed   map[string]map[string]bool
+	states      []any
+	checkpoints int // STATE messages with pending parents
+	stopped     bool
+}
+
+// interruptedRead runs the connector with args and interrupts it (SIGINT)
+// at the first checkpoint (a STATE with pending parents) for which stop
+// says so. Every STATE's record count is checked.
+func interruptedRead(t *testing.T, args []string, stop func(stream string, state map[string]any) bool) cutRead {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cut := cutRead{committed: map[string]map[string]bool{}}
+	uncommitted := map[string][]string{}
+	scanMessages(t, stdout, func(line []byte, m map[string]any) {
+		cut.lines, cut.msgs = append(cut.lines, line), append(cut.msgs, m)
+		switch m["type"] {
+		case "RECORD":
+			rec := m["record"].(map[string]any)
+			stream := rec["stream"].(string)
+			uncommitted[stream] = append(uncommitted[stream], recordKey(stream, rec["data"].(map[string]any)))
+		case "STATE":
+			st := m["state"].(map[string]any)["stream"].(map[string]any)
+			stream := st["stream_descriptor"].(map[string]any)["name"].(string)
+			cut.states = append(cut.states, m["state"])
+			if n, _ := m["state"].(map[string]any)["sourceStats"].(map[string]any)["recordCount"].(float64); int(n) != len(uncommitted[stream]) {
+				t.Errorf("a STATE of %s counts %v records since the last, want %d", stream, n, len(uncommitted[stream]))
+			}
+			if cut.committed[stream] == nil {
+				cut.committed[stream] = map[string]bool{}
+			}
+			for _, k := range uncommitted[stream] {
+				cut.committed[stream][k] = true
+			}
+			uncommitted[stream] = nil
+			state := st["stream_state"].(map[string]any)
+			if _, ok := state["pending"]; !ok || cut.stopped {
+				return
+			}
+			cut.checkpoints++
+			if stop(stream, state) {
+				cmd.Process.Signal(os.Interrupt)
+				cut.stopped = true
+			}
+		}
+	})
+	err = cmd.Wait()
+	cut.stderr = stderr.String()
+	if ee, ok := err.(*exec.ExitError); ok {
+		cut.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	validateLines(t, protocol(t), cut.result)
+	return cut
 }
 
 // TestIncrementalBadState: a state of another version, or malformed, is
@@ -370,85 +428,44 @@ func TestIncrementalCheckpoint(t *testing.T) {
 	// Checkpoints every 60 ms; the read is interrupted at the first whose
 	// stories have at most half of the tasks pending that the first had.
 	srv.ResetRequests()
-	cmd := exec.Command(binary, "read", "--config", config, "--catalog", catalog, "--checkpoint-windows", "0.001")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var first result
-	committed := map[string]map[string]bool{} // per stream, the records before its last STATE
-	uncommitted := map[string][]string{}
-	var states []any // the STATE messages
-	firstPending, checkpoints, interrupted := -1, 0, false
-	scanMessages(t, stdout, func(line []byte, m map[string]any) {
-		first.lines, first.msgs = append(first.lines, line), append(first.msgs, m)
-		switch m["type"] {
-		case "RECORD":
-			rec := m["record"].(map[string]any)
-			stream := rec["stream"].(string)
-			uncommitted[stream] = append(uncommitted[stream], recordKey(stream, rec["data"].(map[string]any)))
-		case "STATE":
-			st := m["state"].(map[string]any)["stream"].(map[string]any)
-			stream := st["stream_descriptor"].(map[string]any)["name"].(string)
-			states = append(states, m["state"])
-			if n, _ := m["state"].(map[string]any)["sourceStats"].(map[string]any)["recordCount"].(float64); int(n) != len(uncommitted[stream]) {
-				t.Errorf("a STATE of %s counts %v records since the last, want %d", stream, n, len(uncommitted[stream]))
+	firstPending := -1
+	cut := interruptedRead(t, []string{"read", "--config", config, "--catalog", catalog, "--checkpoint-windows", "0.001"},
+		func(stream string, state map[string]any) bool {
+			if stream != "stories" {
+				return false
 			}
-			if committed[stream] == nil {
-				committed[stream] = map[string]bool{}
-			}
-			for _, k := range uncommitted[stream] {
-				committed[stream][k] = true
-			}
-			uncommitted[stream] = nil
-			pending, ok := st["stream_state"].(map[string]any)["pending"].(map[string]any)
-			if stream != "stories" || !ok || interrupted {
-				return
-			}
-			checkpoints++
-			n := len(pending["task"].([]any))
+			n := len(state["pending"].(map[string]any)["task"].([]any))
 			if firstPending < 0 {
 				firstPending = n
 			}
-			if n*2 <= firstPending {
-				cmd.Process.Signal(os.Interrupt)
-				interrupted = true
-			}
-		}
-	})
-	err = cmd.Wait()
-	validateLines(t, proto, first)
-	if !interrupted {
-		t.Fatalf("the first read wrote %d checkpoints of stories, none with half the pending tasks of the first (%d); exit %v\nstderr: %s",
-			checkpoints, firstPending, err, stderr.String())
+			return n*2 <= firstPending
+		})
+	if !cut.stopped {
+		t.Fatalf("the first read wrote %d checkpoints, none of stories with half the pending tasks of the first (%d); exit %d\nstderr: %s",
+			cut.checkpoints, firstPending, cut.code, cut.stderr)
 	}
-	if err == nil {
+	if cut.code == 0 {
 		t.Log("the read ended before the interrupt; the resumption is checked all the same")
 	}
 	firstRequests := len(srv.Requests())
 
 	srv.ResetRequests()
-	r := runBinary(t, "read", "--config", config, "--catalog", catalog, "--state", writeJSON(t, lastStates(states)))
+	r := runBinary(t, "read", "--config", config, "--catalog", catalog, "--state", writeJSON(t, lastStates(cut.states)))
 	validateLines(t, proto, r)
 	if r.code != 0 {
 		t.Fatalf("resumed read: exit %d\nstderr: %s", r.code, r.stderr)
 	}
 	second := collect(t, r, schemas)
 	secondRequests := len(srv.Requests())
-	t.Logf("requests: a whole first read %d; interrupted after %d checkpoints of stories (%d of %d tasks pending) at %d; resumed %d (%.0f%% of a whole read)",
-		wholeRequests, checkpoints, firstPending/2, firstPending, firstRequests, secondRequests, 100*float64(secondRequests)/float64(wholeRequests))
+	t.Logf("requests: a whole first read %d; interrupted after %d checkpoints (stories: at most %d of %d tasks pending) at %d; resumed %d (%.0f%% of a whole read)",
+		wholeRequests, cut.checkpoints, firstPending/2, firstPending, firstRequests, secondRequests, 100*float64(secondRequests)/float64(wholeRequests))
 	for _, stream := range slices.Sorted(maps.Keys(truth.records)) {
 		if st, _ := asana.StreamByName(stream); st.Cursor == "" {
 			continue
 		}
 		missing := 0
 		for k := range truth.records[stream] {
-			if _, ok := second.records[stream][k]; !ok && !committed[stream][k] {
+			if _, ok := second.records[stream][k]; !ok && !cut.committed[stream][k] {
 				missing++
 			}
 		}
