@@ -93,11 +93,7 @@ func lastStates(states []any) []any {
 // first read's requests; its messages and records validate against the
 // protocol and the discovered schemas, and a third read takes its state.
 func TestIncrementalRead(t *testing.T) {
-	srv := asanatest.NewServer(asanatest.Options{Seed: 7, Size: "small", ServiceAccount: true})
-	defer srv.Close()
-	config := simConfig(t, srv, nil)
-	cat, schemas := discover(t, config)
-	catalog := configuredIncremental(t, cat)
+	srv, config, cat, catalog, schemas := incrementalAccount(t, asanatest.Options{Seed: 7, Size: "small", ServiceAccount: true})
 	proto := protocol(t)
 
 	srv.ResetRequests()
@@ -192,16 +188,24 @@ func TestIncrementalRead(t *testing.T) {
 	}
 }
 
+// incrementalAccount serves a simulated account and returns the
+// connector's config for it, the discovered catalog and schemas, and a
+// configured catalog that reads every stream incrementally where it can.
+func incrementalAccount(t *testing.T, opts asanatest.Options) (srv *asanatest.Server, config string, cat map[string]any, catalog string, schemas map[string]*jsonschema.Schema) {
+	t.Helper()
+	srv = asanatest.NewServer(opts)
+	t.Cleanup(srv.Close)
+	config = simConfig(t, srv, nil)
+	cat, schemas = discover(t, config)
+	return srv, config, cat, configuredIncremental(t, cat), schemas
+}
+
 // incrementalSetup makes a simulated account, reads it once incrementally,
 // applies a batch of every kind of change, and returns what a second read
 // needs.
 func incrementalSetup(t *testing.T, opts asanatest.Options) (srv *asanatest.Server, config, catalog string, first syncResult, log *asanatest.ChangeLog, schemas map[string]*jsonschema.Schema) {
 	t.Helper()
-	srv = asanatest.NewServer(opts)
-	t.Cleanup(srv.Close)
-	config = simConfig(t, srv, nil)
-	cat, schemas := discover(t, config)
-	catalog = configuredIncremental(t, cat)
+	srv, config, _, catalog, schemas = incrementalAccount(t, opts)
 	r1 := runBinary(t, "read", "--config", config, "--catalog", catalog)
 	if r1.code != 0 {
 		t.Fatalf("first read: exit %d\nstderr: %s", r1.code, r1.stderr)
@@ -368,11 +372,7 @@ func interruptedRead(t *testing.T, args []string, stop func(stream string, state
 // TestIncrementalBadState: a state of another version, or malformed, is
 // one config_error naming the stream and the field; nothing is read.
 func TestIncrementalBadState(t *testing.T) {
-	srv := asanatest.NewServer(asanatest.Options{Seed: 7, Size: "tiny", ServiceAccount: true})
-	defer srv.Close()
-	config := simConfig(t, srv, nil)
-	cat, _ := discover(t, config)
-	catalog := configuredIncremental(t, cat)
+	_, config, _, catalog, _ := incrementalAccount(t, asanatest.Options{Seed: 7, Size: "tiny", ServiceAccount: true})
 	state := func(s string) string {
 		return writeJSON(t, []any{map[string]any{"type": "STREAM", "stream": map[string]any{
 			"stream_descriptor": map[string]any{"name": "tasks"}, "stream_state": json.RawMessage(s)}}})
@@ -409,12 +409,8 @@ func TestIncrementalBadState(t *testing.T) {
 // every incremental stream, and the second read costs well under a whole
 // first sync.
 func TestIncrementalCheckpoint(t *testing.T) {
-	srv := asanatest.NewServer(asanatest.Options{Seed: 7, Size: "small", ServiceAccount: true,
+	srv, config, _, catalog, schemas := incrementalAccount(t, asanatest.Options{Seed: 7, Size: "small", ServiceAccount: true,
 		LatencyMin: 2 * time.Millisecond, LatencyMax: 4 * time.Millisecond})
-	defer srv.Close()
-	config := simConfig(t, srv, nil)
-	cat, schemas := discover(t, config)
-	catalog := configuredIncremental(t, cat)
 	proto := protocol(t)
 
 	srv.ResetRequests()
