@@ -81,7 +81,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cli.Logging(ctx)
+	removeTemp := cli.PrivateTemp()
 	code, err := run(ctx)
+	removeTemp()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "asana-export:", asana.Redact(err.Error()))
 	}

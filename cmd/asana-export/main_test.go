@@ -269,3 +269,16 @@ func TestNoCredentialsSaysHow(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 }
+
+// TestNoTempFilesLeft: an export leaves nothing in the temporary
+// directory, though Beam's Prism leaves a file in it per run.
+func TestNoTempFilesLeft(t *testing.T) {
+	tmp := t.TempDir()
+	r := runExport(t, []string{"TMPDIR=" + tmp}, 3*time.Minute, "--demo", "--demo-size", "tiny", "--output", t.TempDir(), "--quiet")
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstderr: %s", r.code, r.stderr)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("the export left %d files in TMPDIR, the first %s", len(left), left[0].Name())
+	}
+}

@@ -96,5 +96,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cli.Logging(ctx)
-	os.Exit(run(ctx, cmd))
+	removeTemp := cli.PrivateTemp()
+	code := run(ctx, cmd)
+	removeTemp()
+	os.Exit(code)
 }

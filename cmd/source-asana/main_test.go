@@ -577,3 +577,17 @@ func TestReadInterrupted(t *testing.T) {
 		t.Errorf("a stack trace on stderr:\n%s", stderr.String())
 	}
 }
+
+// TestNoTempFilesLeft: a read leaves nothing in the temporary directory,
+// though Beam's Prism leaves a file in it per run.
+func TestNoTempFilesLeft(t *testing.T) {
+	tmp := t.TempDir()
+	cmd := exec.Command(binary, "read", "--demo", "--demo-size", "tiny")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out[max(0, len(out)-2000):])
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("the read left %d files in TMPDIR, the first %s", len(left), left[0].Name())
+	}
+}

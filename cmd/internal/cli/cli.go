@@ -18,6 +18,20 @@ import (
 	"github.com/asana-beam/asana-beam/sources/asana"
 )
 
+// PrivateTemp points TMPDIR at a directory of this process's own and
+// returns what removes it, to call before the process exits. Beam's runners
+// leave temporary files behind (Prism's loopback mode, an empty
+// beamloopbackworker-* file per run, never removed), which would otherwise
+// pile up in the system's temporary directory, a file per run.
+func PrivateTemp() (remove func()) {
+	dir, err := os.MkdirTemp("", "asana-beam-*")
+	if err != nil {
+		return func() {} // the system's, then
+	}
+	os.Setenv("TMPDIR", dir)
+	return func() { os.RemoveAll(dir) }
+}
+
 // TokenEnv is the environment variable a personal access token may come
 // from instead of a config file.
 const TokenEnv = "ASANA_TOKEN"
