@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -48,8 +47,7 @@ type checkpointer struct {
 	// pipeline's deduplication merges them; done those expanded.
 	sightings Sightings
 	done      map[asana.Parent]bool
-	tokens    map[string]string            // project → its token of this sync
-	hashes    map[string]map[string]string // stream → gid → hash
+	seen      syncFound // tokens and hashes, as stateFn has them at the end
 	lost      bool
 	seeded    bool
 }
@@ -60,8 +58,7 @@ var checkpointers sync.Map
 // checkpointerOf returns the checkpointer of run.
 func checkpointerOf(run string) *checkpointer {
 	c, _ := checkpointers.LoadOrStore(run, &checkpointer{
-		done:   map[asana.Parent]bool{},
-		tokens: map[string]string{}, hashes: map[string]map[string]string{},
+		done: map[asana.Parent]bool{}, seen: newSyncFound(),
 	})
 	return c.(*checkpointer)
 }
@@ -100,16 +97,7 @@ func (c *checkpointer) sight(p asana.Parent) {
 func (c *checkpointer) found(p asana.Parent) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	switch p.Kind {
-	case asana.ParentEvents, asana.ParentCursor:
-		c.tokens[p.GID] = p.Sync
-	case asana.ParentHash:
-		stream, _ := asana.SplitHashScope(p.Workspace)
-		if c.hashes[stream] == nil {
-			c.hashes[stream] = map[string]string{}
-		}
-		c.hashes[stream][p.GID] = p.Sync
-	}
+	c.seen.add(p)
 	c.sight(p)
 }
 
@@ -167,21 +155,16 @@ func (c *checkpointer) pending() map[asana.ParentKind][]string {
 // c.mu.
 func (c *checkpointer) states(cp Checkpoints) ([]sinks.Record, error) {
 	pending := c.pending()
-	fresh := map[string]asana.ProjectState{}
-	for gid, tok := range c.tokens {
-		fresh[gid] = asana.ProjectState{Sync: tok, TakenAt: cp.SyncedAt}
-	}
 	var out []sinks.Record
 	for _, stream := range slices.Sorted(slices.Values(cp.Streams)) {
-		st := &asana.StreamState{SyncedAt: cp.SyncedAt, ModifiedSince: cp.SyncedAt, Projects: fresh, Hashes: c.hashes[stream]}
+		st := c.seen.state(stream, cp.SyncedAt)
 		if info, _ := asana.StreamByName(stream); info.MayRepeat && c.input != nil {
 			// Its records wait for the end of the sync, to be deduplicated:
 			// none is written yet, so it keeps where the sync started from
 			// for the projects that had a token.
 			st.SyncedAt, st.ModifiedSince = c.input.Since, c.input.Since
-			st.Projects = maps.Clone(fresh)
 			for gid, tok := range c.input.Projects {
-				if _, ok := fresh[gid]; ok {
+				if _, ok := st.Projects[gid]; ok {
 					st.Projects[gid] = asana.ProjectState{Sync: tok, TakenAt: c.input.Since}
 				}
 			}

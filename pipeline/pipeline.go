@@ -559,7 +559,7 @@ type gidSet struct {
 func (s *gidSet) add(gid string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if n, err := strconv.ParseUint(gid, 10, 64); err == nil && (gid[0] != '0' || gid == "0") {
+	if n, ok := numericGID(gid); ok {
 		if _, ok := s.nums[n]; ok {
 			return false
 		}

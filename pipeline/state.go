@@ -47,28 +47,52 @@ type stateFn struct {
 }
 
 func (fn *stateFn) ProcessElement(_ string, parents func(*asana.Parent) bool, emit func(sinks.Report)) error {
-	projects := map[string]asana.ProjectState{}
-	hashes := map[string]map[string]string{}
+	found := newSyncFound()
 	var p asana.Parent
 	for parents(&p) {
-		switch p.Kind {
-		case asana.ParentEvents, asana.ParentCursor:
-			projects[p.GID] = asana.ProjectState{Sync: p.Sync, TakenAt: fn.SyncedAt}
-		case asana.ParentHash:
-			stream, _ := asana.SplitHashScope(p.Workspace)
-			if hashes[stream] == nil {
-				hashes[stream] = map[string]string{}
-			}
-			hashes[stream][p.GID] = p.Sync
-		}
+		found.add(p)
 	}
 	for _, stream := range slices.Sorted(slices.Values(fn.Streams)) {
-		st := &asana.StreamState{SyncedAt: fn.SyncedAt, ModifiedSince: fn.SyncedAt, Projects: projects, Hashes: hashes[stream]}
-		raw, err := asana.EncodeStreamState(stream, st)
+		raw, err := asana.EncodeStreamState(stream, found.state(stream, fn.SyncedAt))
 		if err != nil {
 			return fmt.Errorf("the state of %s: %w", stream, err)
 		}
 		emit(sinks.Report{Stream: stream, State: raw})
 	}
 	return nil
+}
+
+// syncFound is what a sync's states are made of, as the levels find it:
+// each project's sync token, and each diffed record's hash by stream.
+// stateFn gathers it at the end of a sync, a checkpointer as it goes.
+type syncFound struct {
+	tokens map[string]string            // project → its token of this sync
+	hashes map[string]map[string]string // stream → gid → hash
+}
+
+func newSyncFound() syncFound {
+	return syncFound{tokens: map[string]string{}, hashes: map[string]map[string]string{}}
+}
+
+// add records p if it is a token or a hash.
+func (f syncFound) add(p asana.Parent) {
+	switch p.Kind {
+	case asana.ParentEvents, asana.ParentCursor:
+		f.tokens[p.GID] = p.Sync
+	case asana.ParentHash:
+		stream, _ := asana.SplitHashScope(p.Workspace)
+		if f.hashes[stream] == nil {
+			f.hashes[stream] = map[string]string{}
+		}
+		f.hashes[stream][p.GID] = p.Sync
+	}
+}
+
+// state is the state of stream after a sync that began at syncedAt.
+func (f syncFound) state(stream string, syncedAt time.Time) *asana.StreamState {
+	projects := make(map[string]asana.ProjectState, len(f.tokens))
+	for gid, tok := range f.tokens {
+		projects[gid] = asana.ProjectState{Sync: tok, TakenAt: syncedAt}
+	}
+	return &asana.StreamState{SyncedAt: syncedAt, ModifiedSince: syncedAt, Projects: projects, Hashes: f.hashes[stream]}
 }
